@@ -1,0 +1,1 @@
+"""Typed result documents, energetics formulas, queries, reports, plots and exports."""

@@ -1,0 +1,1 @@
+"""Typed result documents (pydantic), one module per property family."""

@@ -1,0 +1,1 @@
+"""Versioned, typed parameter files handed to the mesoscale models."""

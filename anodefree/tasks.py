@@ -1,0 +1,48 @@
+"""What a single calculation does: a static energy, a fixed-cell or a full relaxation."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+#: Optimizers that atomate2's ASE relaxer accepts by name.
+OPTIMIZERS = ("BFGS", "LBFGS", "FIRE", "BFGSLineSearch", "LBFGSLineSearch", "MDMin")
+
+CalculationKind = Literal["static", "relax_positions", "relax_full"]
+
+
+class CalculationTask(BaseModel):
+    """Settings of one calculation that change its result.
+
+    ``relax_positions`` relaxes the atoms at fixed cell (defect supercells, slabs,
+    interfaces); ``relax_full`` also relaxes the cell (bulk references).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: CalculationKind = Field(description="static, relax_positions or relax_full.")
+    fmax: float = Field(
+        0.01,
+        gt=0,
+        description="Force convergence criterion in eV/A (the reference method uses 0.01 eV/A).",
+    )
+    max_steps: int = Field(500, ge=1, description="Maximum number of ionic steps before giving up.")
+    optimizer: str = Field("BFGS", description=f"One of {', '.join(OPTIMIZERS)}.")
+    fixed_indices: tuple[int, ...] = Field(
+        (),
+        description="Indices of atoms held fixed during a relaxation (e.g. the middle "
+        "layers of a slab).",
+    )
+
+    @field_validator("optimizer")
+    @classmethod
+    def _known_optimizer(cls, value: str) -> str:
+        if value not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {value!r}; choose one of {', '.join(OPTIMIZERS)}")
+        return value
+
+    @property
+    def is_relaxation(self) -> bool:
+        """Whether atoms move during the calculation."""
+        return self.kind != "static"

@@ -1,0 +1,1 @@
+"""Mesoscale models that consume exported parameter files."""

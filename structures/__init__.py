@@ -1,0 +1,1 @@
+"""Structure builders: bulk prototypes, alloys, slabs, interfaces, defects, NEB endpoints."""

@@ -1,0 +1,1 @@
+"""jobflow Makers and flows, calculator engines and execution back ends."""

@@ -1,0 +1,1 @@
+"""Calculator engines behind one registry."""
