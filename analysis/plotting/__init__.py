@@ -1,0 +1,1 @@
+"""Plots, one module per property family; matplotlib is imported lazily (Agg backend)."""

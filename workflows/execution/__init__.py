@@ -1,0 +1,1 @@
+"""Execution back ends: local runs, FireWorks, jobflow-remote on batch queues."""
