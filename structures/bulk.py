@@ -62,9 +62,7 @@ def _antifluorite(p: BulkPrototype, *, conventional: bool) -> Structure:
     cation = p.formula.replace("2S", "")
     if conventional:
         s_sites = [[0, 0, 0], [0, 0.5, 0.5], [0.5, 0, 0.5], [0.5, 0.5, 0]]
-        li_sites = [
-            [x, y, z] for x in (0.25, 0.75) for y in (0.25, 0.75) for z in (0.25, 0.75)
-        ]
+        li_sites = [[x, y, z] for x in (0.25, 0.75) for y in (0.25, 0.75) for z in (0.25, 0.75)]
         return Structure(Lattice.cubic(p.a), ["S"] * 4 + [cation] * 8, s_sites + li_sites)
     coords = [[0, 0, 0], [0.25, 0.25, 0.25], [0.75, 0.75, 0.75]]
     return Structure(_fcc_lattice(p.a), ["S", cation, cation], coords)
@@ -108,9 +106,7 @@ def bulk_prototype(name: str) -> BulkPrototype:
         If ``name`` is not a known reference phase; the message lists them.
     """
     if name not in PROTOTYPES:
-        raise StructureError(
-            f"unknown bulk phase {name!r}; known phases: {', '.join(PROTOTYPES)}"
-        )
+        raise StructureError(f"unknown bulk phase {name!r}; known phases: {', '.join(PROTOTYPES)}")
     return PROTOTYPES[name]
 
 

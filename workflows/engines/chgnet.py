@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar, Literal
 
-from anodefree.workflows.engines.base import AseEngine, package_version
 from pydantic import Field
 
 from anodefree.provenance import CalculatorProvenance
+from anodefree.workflows.engines.base import AseEngine, package_version
 
 if TYPE_CHECKING:
     from ase.calculators.calculator import Calculator

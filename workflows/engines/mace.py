@@ -5,16 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Literal
 
+from pydantic import Field, field_validator
+
+from anodefree.errors import EngineError, ModelFileError
+from anodefree.provenance import CalculatorProvenance
 from anodefree.workflows.engines.base import (
     AseEngine,
     check_model_file,
     file_sha256,
     package_version,
 )
-from pydantic import Field, field_validator
-
-from anodefree.errors import EngineError, ModelFileError
-from anodefree.provenance import CalculatorProvenance
 
 if TYPE_CHECKING:
     from ase.calculators.calculator import Calculator

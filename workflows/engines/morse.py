@@ -11,13 +11,13 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 
 import numpy as np
-from anodefree.workflows.engines.base import AseEngine, package_version
 from ase.calculators.calculator import Calculator, all_changes
 from ase.neighborlist import neighbor_list
 from pydantic import Field
 
 from anodefree.errors import EngineError
 from anodefree.provenance import CalculatorProvenance
+from anodefree.workflows.engines.base import AseEngine, package_version
 
 #: (D / eV, alpha / A^-1, r0 / A) per unordered element pair; r0 puts bcc Li at 3.45 A.
 DEFAULT_PAIRS: dict[str, tuple[float, float, float]] = {
