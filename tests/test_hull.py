@@ -234,3 +234,23 @@ def test_phase_energy_from_calculation_result():
     assert entry.composition == {"Li": 1.0, "Ag": 1.0}
     assert entry.energy_per_atom == pytest.approx(-2.55)
     assert entry.calculator == CALC
+
+
+def test_hull_and_voltage_plots_are_written(tmp_path):
+    import matplotlib.image as mpimg
+
+    from anodefree.analysis.plotting.hull import plot_hull, plot_voltage_profile
+
+    doc = li_ag_hull(_entries())
+    hull_png = plot_hull(doc, tmp_path / "hull.png")
+    profile_png = plot_voltage_profile(doc.voltage_profile, tmp_path / "voltage.png")
+    fraction_png = plot_voltage_profile(
+        doc.voltage_profile, tmp_path / "voltage_fraction.png", x_axis="li_fraction"
+    )
+    for path in (hull_png, profile_png, fraction_png):
+        image = mpimg.imread(path)
+        # A real figure: 150 dpi x 6.4 in = 960 px wide and not a blank canvas.
+        assert image.shape[1] == 960
+        assert image[..., :3].std() > 0.01
+    with pytest.raises(ValueError, match="x_axis"):
+        plot_voltage_profile(doc.voltage_profile, tmp_path / "bad.png", x_axis="capacity")
