@@ -19,7 +19,8 @@ methods: ``PREC = Accurate`` (FFT grids free of wrap-around errors, accurate for
 ``ISPIN = 1`` (Li, Mg, Ag and S compounds are non-magnetic), ``LASPH = True``
 (aspherical gradient corrections inside the PAW spheres; matters for Ag d states),
 ``LREAL = False`` (reciprocal-space projectors: no real-space projection error), and
-``LWAVE = LCHARG = False`` (no large restart files).
+``LWAVE = LCHARG = False`` (no large restart files). pymatgen adds ``LMAXMIX = 4`` for
+cells with d elements (Ag), the VASP recommendation for charge-density mixing.
 
 The CalculationTask kind maps onto the ionic settings:
 
@@ -319,7 +320,9 @@ class ReferenceMethodSetGenerator(VaspInputGenerator):
         """Gamma only, or a Gamma-centred mesh of the chosen spacing."""
         spacing = self.kpoint_spacing
         if spacing is None and self.method == "pbe_interface":
-            return Kpoints.gamma_automatic((1, 1, 1))
+            kpoints = Kpoints.gamma_automatic((1, 1, 1))
+            kpoints.comment = "Gamma point only (reference method pbe_interface)"
+            return kpoints
         spacing = spacing if spacing is not None else HULL_KPOINT_SPACING
         if self.structure is None:
             raise EngineError("a k-point mesh from a spacing needs the structure")
