@@ -356,7 +356,7 @@ class ReferenceMethodSetGenerator(VaspInputGenerator):
         """Return the VASP inputs, marking ``fixed_indices`` as selective dynamics."""
         if structure is not None and self.fixed_indices:
             structure = self._with_fixed_atoms(structure)
-        if structure is not None and self.kind != "static" and len(structure) > 0:
+        if structure is not None and len(structure) > 0:
             self._warn_gamma_only(structure)
         return super().get_input_set(structure, prev_dir=prev_dir, potcar_spec=potcar_spec)
 
