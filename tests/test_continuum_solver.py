@@ -141,7 +141,6 @@ def test_schur_newton_matches_the_monolithic_newton(width, current):
     np.testing.assert_allclose(reduced, full, atol=1e-9)
 
 
-@pytest.mark.slow
 def test_mesh_convergence_is_second_order_for_linear_elements():
     """P1 on a graded mesh refined uniformly: errors fall as h^2; the P2 default is converged."""
     bv = ButlerVolmer(1.0)

@@ -29,7 +29,12 @@ from anodefree.models.continuum.results import (
     Metric,
     OnsetCrossing,
 )
-from anodefree.models.continuum.solver import IslandGeometry, IslandSolver, PotentialField
+from anodefree.models.continuum.solver import (
+    IslandGeometry,
+    IslandSolver,
+    PotentialField,
+    single_threaded_blas,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -288,6 +293,30 @@ def _solve_width(
     return _WidthRow(values, balance, iterations, solver.n_dofs, solver.n_island_dofs, critical)
 
 
+def _solve_widths(
+    parameters: ContinuumParameters,
+    widths: list[float],
+    currents: list[float],
+    onsets: list[AlloyOnset],
+    placement: str,
+    mesh: MeshSettings,
+    progress: bool,
+) -> list[_WidthRow]:
+    if not progress:
+        return [
+            _solve_width(parameters, width, currents, onsets, placement, mesh) for width in widths
+        ]
+    from rich.progress import Progress
+
+    rows = []
+    with Progress(transient=True) as bar:
+        task = bar.add_task("continuum map (island widths)", total=len(widths))
+        for width in widths:
+            rows.append(_solve_width(parameters, width, currents, onsets, placement, mesh))
+            bar.advance(task)
+    return rows
+
+
 def run_map(
     parameters: ContinuumParameters,
     island_widths: Sequence[float],
@@ -342,19 +371,8 @@ def run_map(
     mesh = mesh or MeshSettings()
     onsets = list(parameters.onsets) if crossings else []
     start = time.perf_counter()
-    rows: list[_WidthRow] = []
-    if progress:
-        from rich.progress import Progress
-
-        with Progress(transient=True) as bar:
-            task = bar.add_task("continuum map (island widths)", total=len(widths))
-            for width in widths:
-                rows.append(_solve_width(parameters, width, currents, onsets, placement, mesh))
-                bar.advance(task)
-    else:
-        rows = [
-            _solve_width(parameters, width, currents, onsets, placement, mesh) for width in widths
-        ]
+    with single_threaded_blas():
+        rows = _solve_widths(parameters, widths, currents, onsets, placement, mesh, progress)
     wall = time.perf_counter() - start
     grids = {name: [row.values[name] for row in rows] for name in _GRIDS}
 
