@@ -30,7 +30,6 @@ from anodefree.analysis.exports.continuum import (
 from anodefree.errors import ConfigError
 from anodefree.models.continuum.mesh import MeshSettings
 from anodefree.models.continuum.results import ContinuumMapResult  # noqa: TC001 (typer reads hints)
-from anodefree.models.continuum.sweep import run_map
 
 
 class Placement(StrEnum):
@@ -158,6 +157,8 @@ def continuum_command(
     widths = _axis(width, width_min, width_max or parameters.domain_width, n_widths, "width")
     currents = _axis(current, current_min, current_max, n_currents, "current")
     cases = _field_cases(field, widths, currents)
+    from anodefree.models.continuum.sweep import run_map  # scikit-fem: only when run
+
     try:
         mesh = MeshSettings(h_edge=h_edge, h_max=max(2.0, h_edge), order=order, refine=refine)
         result, fields = run_map(

@@ -20,13 +20,15 @@ Definitions used throughout (see :mod:`anodefree.models.continuum.solver` for th
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from anodefree import __version__
 from anodefree.analysis.exports.continuum import ContinuumParameters
-from anodefree.models.continuum.solver import CaseMetrics  # noqa: TC001 (pydantic needs it)
+
+if TYPE_CHECKING:
+    from anodefree.models.continuum.solver import CaseMetrics
 
 RESULT_SCHEMA_VERSION = "1.0"
 """Version of the continuum result schema."""
