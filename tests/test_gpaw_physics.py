@@ -133,3 +133,17 @@ def test_relax_full_through_jobflow_reaches_the_pbe_lattice_constant(tmp_path, c
     settings = engine.provenance().settings
     assert settings["ecut_eV"] == 300
     assert settings["kpoint_density_per_A"] == 3.0
+
+
+def test_an_unconverged_scf_is_a_clear_error_naming_the_limit(tmp_path):
+    from anodefree.workflows.convergence import static_energy
+    from anodefree.workflows.engines.gpaw import SCFConvergenceError
+
+    engine = get_engine("gpaw", ecut=150, kpoint_mesh=(2, 2, 2), max_scf_iterations=2)
+    log = tmp_path / "unconverged.txt"
+    with pytest.raises(SCFConvergenceError, match=r"Li.*max_scf_iterations=2.*unconverged\.txt"):
+        static_energy(engine, bulk_structure("Li"), log_file=log)
+    # Through the Maker, the job fails with the same error instead of storing a number.
+    maker = engine.relax_maker(CalculationTask(kind="static"))
+    with pytest.raises(SCFConvergenceError, match="max_scf_iterations=2"):
+        maker.run_ase(bulk_structure("Li"))

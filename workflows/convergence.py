@@ -33,7 +33,7 @@ from pymatgen.core import Element
 
 from anodefree.errors import ConfigError, EngineError
 from anodefree.provenance import CalculatorProvenance, stable_hash
-from anodefree.workflows.engines.gpaw import GPAWEngine
+from anodefree.workflows.engines.gpaw import GPAWEngine, scf_errors, unique_log_path
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -307,9 +307,11 @@ def static_energy(engine: AseEngine, structure: Structure, log_file: Path | None
     if isinstance(engine, GPAWEngine):
         if not engine.spin_polarized:
             atoms.set_initial_magnetic_moments(None)
+        log_file = Path(log_file) if log_file else unique_log_path(".", engine.log_name)
         atoms.calc = engine.build_calculator(structure, log_file=log_file)
-    else:
-        atoms.calc = engine.calculator()
+        with scf_errors(engine, structure.composition.reduced_formula, log_file):
+            return float(atoms.get_potential_energy())
+    atoms.calc = engine.calculator()
     return float(atoms.get_potential_energy())
 
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
@@ -47,6 +48,8 @@ from anodefree.provenance import CalculatorProvenance
 from anodefree.workflows.engines.base import AseEngine, EngineRelaxMaker, package_version
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from ase import Atoms
     from jobflow import Maker
     from pymatgen.core import Structure
@@ -71,6 +74,35 @@ INSTALL_HINT = (
     "install it with `apt-get install libxc-dev libopenblas-dev` and "
     "`CC=g++ pip install gpaw gpaw-data` (or the `gpaw` extra of anodefree)"
 )
+
+
+class SCFConvergenceError(EngineError):
+    """GPAW's self-consistency loop did not converge within ``max_scf_iterations``."""
+
+
+@contextmanager
+def scf_errors(engine: GPAWEngine, label: str, log_file: Path | str) -> Iterator[None]:
+    """Turn GPAW's bare convergence error into an :class:`SCFConvergenceError`.
+
+    Parameters
+    ----------
+    engine
+        The engine whose calculator runs inside the block.
+    label
+        What is computed (a formula), for the message.
+    log_file
+        GPAW's text log of the calculation, named in the message.
+    """
+    from gpaw import ConvergenceError
+
+    try:
+        yield
+    except ConvergenceError as exc:
+        raise SCFConvergenceError(
+            f"gpaw: the SCF of {label} did not converge within max_scf_iterations="
+            f"{engine.max_scf_iterations} (see {log_file}); raise max_scf_iterations, "
+            f"increase smearing_width or loosen the scf_* criteria"
+        ) from exc
 
 
 def kpoint_mesh(
@@ -440,5 +472,8 @@ class GPAWRelaxMaker(EngineRelaxMaker):
         if not engine.spin_polarized and "magmom" in getattr(structure, "site_properties", {}):
             structure = structure.copy()
             structure.remove_site_property("magmom")
-        self._calculator = engine.build_calculator(structure)
-        return super().run_ase(structure, prev_dir=prev_dir)
+        log_file = unique_log_path(".", engine.log_name)
+        self._calculator = engine.build_calculator(structure, log_file=log_file)
+        label = getattr(getattr(structure, "composition", None), "reduced_formula", "structure")
+        with scf_errors(engine, label, log_file):
+            return super().run_ase(structure, prev_dir=prev_dir)
