@@ -42,6 +42,9 @@ if TYPE_CHECKING:
     from pymatgen.core import Structure
 
 Matrix2 = tuple[tuple[float, float], tuple[float, float]]
+
+#: Strain limit of the fallback search that reports the smallest strain available.
+LOOSE_STRAIN = 0.25
 IntMatrix2 = tuple[tuple[int, int], tuple[int, int]]
 
 
@@ -238,14 +241,22 @@ def match_oriented(
     return _search(film, substrate, limits)
 
 
-def _search(
+def _max_principal(f: np.ndarray) -> float:
+    """Largest |principal Biot strain| of a deformation F (fraction), without a record."""
+    stretches = np.sqrt(np.linalg.eigvalsh(f @ f.T))
+    return float(np.abs(stretches - 1).max())
+
+
+def _raw_matches(
     film: OrientedBulk, substrate: OrientedBulk, limits: MatchLimits
-) -> list[MatchCandidate]:
+) -> list[tuple[float, float, int, np.ndarray, np.ndarray]]:
+    """ZSL pairs within the limits as (strain, area, atoms, film matrix, substrate matrix)."""
     af, as_ = film.inplane, substrate.inplane
     ratio = max(film.area / substrate.area, substrate.area / film.area)
+    area_margin = (1 + limits.max_strain) ** 2 if limits.strain_partition > 0 else 1.0
     zsl = ZSLGenerator(
         max_area_ratio_tol=2.5 * limits.max_strain * ratio,
-        max_area=limits.max_area * (1 + limits.max_strain) ** 2,
+        max_area=limits.max_area * area_margin + 1e-6,
         max_length_tol=limits.max_strain,
         max_angle_tol=2.5 * limits.max_strain,
         bidirectional=False,
@@ -255,46 +266,56 @@ def _search(
     mirrors = _mirrors(af)
     film3 = np.column_stack([af, np.zeros(2)])
     sub3 = np.column_stack([as_, np.zeros(2)])
+    inv_f, inv_s = np.linalg.inv(af), np.linalg.inv(as_)
     seen: set[tuple] = set()
-    found: list[dict] = []
+    found = []
     for match in zsl(film3, sub3, lowest=False):
-        sf = np.array(match.film_sl_vectors)[:, :2] @ np.linalg.inv(af)
-        ss = np.array(match.substrate_sl_vectors)[:, :2] @ np.linalg.inv(as_)
+        sf = np.array(match.film_sl_vectors)[:, :2] @ inv_f
+        ss = np.array(match.substrate_sl_vectors)[:, :2] @ inv_s
         if not (np.allclose(sf, sf.round(), atol=1e-6) and np.allclose(ss, ss.round(), atol=1e-6)):
             continue
         sf, ss = sf.round(), ss.round()
+        n_f, n_s = round(abs(np.linalg.det(sf))), round(abs(np.linalg.det(ss)))
+        n_atoms = n_f * film.atoms_per_unit * f_units + n_s * substrate.atoms_per_unit * s_units
+        if n_atoms > limits.max_atoms:
+            continue
         if np.linalg.det(ss) < 0:  # make the substrate cell right-handed, keep the pairing
             sf[1], ss[1] = -sf[1], -ss[1]
         if np.linalg.det(sf) < 0:  # mirror-image pairing: use a mirror of the film lattice
             if not mirrors:
                 continue
             sf = sf @ mirrors[0]
-        candidate = _evaluate(film, substrate, sf, ss, f_units, s_units, limits)
-        if candidate is None:
+        target, f_film, f_sub = interface_cell(sf @ af, ss @ as_, limits.strain_partition)
+        area = float(abs(np.linalg.det(target)))
+        strain = max(_max_principal(f_film), _max_principal(f_sub))
+        if strain > limits.max_strain + 1e-12 or area > limits.max_area + 1e-9:
             continue
-        key = (
-            candidate["film_cells"],
-            candidate["substrate_cells"],
-            round(candidate["area"], 3),
-            tuple(round(p, 3) for p in candidate["film_strain"].principal_percent),
-            tuple(round(p, 3) for p in candidate["substrate_strain"].principal_percent),
-        )
+        key = (n_f, n_s, round(area, 3), round(strain, 5), round(float(np.linalg.det(f_film)), 5))
         if key in seen:
             continue
         seen.add(key)
-        found.append(candidate)
+        found.append((strain, area, n_atoms, sf, ss))
+    return found
 
-    def rank_key(c: dict) -> tuple:
-        strain = max(c["film_strain"].max_abs_percent, c["substrate_strain"].max_abs_percent)
-        return (
-            math.floor(strain / (100 * limits.strain_resolution)),
-            round(c["area"], 3),
-            c["n_atoms"],
-            strain,
+
+def _search(
+    film: OrientedBulk, substrate: OrientedBulk, limits: MatchLimits
+) -> list[MatchCandidate]:
+    raw = _raw_matches(film, substrate, limits)
+    raw.sort(
+        key=lambda m: (
+            math.floor(m[0] / limits.strain_resolution + 1e-9),
+            round(m[1], 3),
+            m[2],
+            m[0],
         )
-
-    found.sort(key=rank_key)
-    return [MatchCandidate(rank=i, **c) for i, c in enumerate(found[: limits.max_candidates])]
+    )
+    f_units = _units(limits.film_units, limits.film_min_thickness, film.period)
+    s_units = _units(limits.substrate_units, limits.substrate_min_thickness, substrate.period)
+    return [
+        MatchCandidate(rank=i, **_evaluate(film, substrate, sf, ss, f_units, s_units, limits))
+        for i, (_, _, _, sf, ss) in enumerate(raw[: limits.max_candidates])
+    ]
 
 
 def _evaluate(
@@ -305,19 +326,14 @@ def _evaluate(
     f_units: int,
     s_units: int,
     limits: MatchLimits,
-) -> dict | None:
+) -> dict:
     film_rows, sub_rows = sf @ film.inplane, ss @ substrate.inplane
     target, f_film, f_sub = interface_cell(film_rows, sub_rows, limits.strain_partition)
     film_strain = strain_from_deformation(f_film)
     sub_strain = strain_from_deformation(f_sub)
-    strain = max(film_strain.max_abs_percent, sub_strain.max_abs_percent)
     area = float(abs(np.linalg.det(target)))
     n_f = round(abs(np.linalg.det(sf))) * film.atoms_per_unit * f_units
     n_s = round(abs(np.linalg.det(ss))) * substrate.atoms_per_unit * s_units
-    if strain > 100 * limits.max_strain + 1e-9 or area > limits.max_area + 1e-9:
-        return None
-    if n_f + n_s > limits.max_atoms:
-        return None
     a_film = f_film @ film.inplane[0]
     rotation = math.degrees(math.atan2(a_film[1], a_film[0]))
     return {
@@ -361,20 +377,19 @@ def lattice_matches(
     if found:
         return found
     what = f"{film.formula}{film.miller} on {substrate.formula}{substrate.miller}"
-    loose = _search(
-        film, substrate, limits.model_copy(update={"max_strain": 0.5, "strain_resolution": 1e-6})
-    )
+    loose = _raw_matches(film, substrate, limits.model_copy(update={"max_strain": LOOSE_STRAIN}))
     if loose:
-        best = min(loose, key=lambda c: c.max_strain_percent)
+        strain, area, n_atoms, _, _ = min(loose, key=lambda m: (round(m[0], 6), m[1], m[2]))
         raise StructureError(
             f"no lattice match of {what} meets max_strain={limits.max_strain:g} "
             f"({100 * limits.max_strain:g} %) within max_area={limits.max_area:g} A^2 and "
             f"max_atoms={limits.max_atoms}; the smallest strain available is "
-            f"{best.max_strain_percent:.2f} % (area {best.area:.1f} A^2, {best.n_atoms} atoms)"
+            f"{100 * strain:.2f} % (area {area:.1f} A^2, {n_atoms} atoms)"
         )
     raise StructureError(
         f"no coincidence lattice of {what} exists within max_area={limits.max_area:g} A^2 and "
-        f"max_atoms={limits.max_atoms} even at 50 % strain; raise max_area or max_atoms"
+        f"max_atoms={limits.max_atoms} even at {100 * LOOSE_STRAIN:g} % strain; raise max_area "
+        "or max_atoms"
     )
 
 
