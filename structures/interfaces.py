@@ -41,7 +41,12 @@ from anodefree.structures.lattice_match import (
     MatchLimits,
     lattice_matches,
 )
-from anodefree.structures.layers import REGION_PROPERTY, MetalLayer, metal_layers
+from anodefree.structures.layers import (
+    DEFAULT_CONTACT_CUTOFF,
+    REGION_PROPERTY,
+    MetalLayer,
+    metal_layers,
+)
 from anodefree.structures.orientation import OrientedBulk, orient_bulk
 from anodefree.structures.slabs import SoluteSite, select_termination, spread_sites
 from anodefree.structures.surface_materials import check_element
@@ -148,6 +153,11 @@ class InterfaceRecord(BaseModel):
     )
 
 
+def _contact_cutoff(separation: float) -> float:
+    """Gap (A) below which a film layer counts as touching the substrate."""
+    return max(DEFAULT_CONTACT_CUTOFF, separation + 0.5)
+
+
 @dataclass(frozen=True)
 class InterfaceBuild:
     """An interface cell, the two isolated slabs strained exactly as in it, and its record.
@@ -185,7 +195,9 @@ class InterfaceBuild:
 
     def layers(self, *, tol: float = 0.5) -> list[MetalLayer]:
         """Metal layers from the contact, L1 first (see :mod:`~anodefree.structures.layers`)."""
-        return metal_layers(self.structure, tol=tol)
+        return metal_layers(
+            self.structure, tol=tol, contact_cutoff=_contact_cutoff(self.record.separation)
+        )
 
 
 def _supercell_atoms(
@@ -353,9 +365,12 @@ class InterfaceBuilder:
         self._check_candidate(candidate)
         if not separation > 0:
             raise StructureError(f"separation must be positive, got {separation!r} A")
-        if vacuum is not None and vacuum <= 0:
+        if vacuum is not None and vacuum <= _contact_cutoff(separation):
             raise StructureError(
-                f"vacuum must be positive (or None for a sandwich), got {vacuum!r} A"
+                f"vacuum={vacuum!r} A must exceed {_contact_cutoff(separation):g} A (the "
+                f"separation {separation:g} A + 0.5 A, at least {DEFAULT_CONTACT_CUTOFF:g} A) "
+                "so that the film's free surface is not taken for a second contact; or pass "
+                "None for a sandwich"
             )
         shift_frac = np.array(shift, dtype=float)
         if shift_frac.shape != (2,):
@@ -412,7 +427,7 @@ class InterfaceBuilder:
         structure = Structure(
             lattice, species, coords, coords_are_cartesian=True, site_properties=props
         )
-        layers = metal_layers(structure)
+        layers = metal_layers(structure, contact_cutoff=_contact_cutoff(separation))
         layer_of = {i: layer.number for layer in layers for i in layer.indices}
         structure.add_site_property("layer", [layer_of.get(i, 0) for i in range(len(structure))])
 

@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 #: Site property holding "film" or "substrate" in interface structures.
 REGION_PROPERTY = "interface_region"
 
+#: Default largest film-substrate gap along the normal (A) that counts as a contact.
+DEFAULT_CONTACT_CUTOFF = 5.0
+
 
 class MetalLayer(BaseModel):
     """One atomic layer of the metal film, numbered from the interface."""
@@ -147,7 +150,7 @@ def metal_layers(
     substrate_indices: Sequence[int] | None = None,
     *,
     tol: float = 0.5,
-    contact_cutoff: float = 5.0,
+    contact_cutoff: float = DEFAULT_CONTACT_CUTOFF,
 ) -> list[MetalLayer]:
     """Metal (film) layers numbered from the contact with the substrate.
 
@@ -232,7 +235,7 @@ def layer_of_site(
     substrate_indices: Sequence[int] | None = None,
     *,
     tol: float = 0.5,
-    contact_cutoff: float = 5.0,
+    contact_cutoff: float = DEFAULT_CONTACT_CUTOFF,
 ) -> int:
     """Metal layer number (1 = L1, touching the substrate) of site ``index``.
 
@@ -255,7 +258,7 @@ def layer_map(
     substrate_indices: Sequence[int] | None = None,
     *,
     tol: float = 0.5,
-    contact_cutoff: float = 5.0,
+    contact_cutoff: float = DEFAULT_CONTACT_CUTOFF,
 ) -> dict[int, int]:
     """Layer number of every film site, ``{site index: layer number}``."""
     return {
