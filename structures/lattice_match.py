@@ -43,7 +43,8 @@ if TYPE_CHECKING:
 
 Matrix2 = tuple[tuple[float, float], tuple[float, float]]
 
-#: Strain limit of the fallback search that reports the smallest strain available.
+#: Strain limit (at least; twice the user's limit when larger, at most 0.5) of the fallback
+#: search that reports the smallest strain available when nothing meets the user's limit.
 LOOSE_STRAIN = 0.25
 IntMatrix2 = tuple[tuple[int, int], tuple[int, int]]
 
@@ -377,7 +378,8 @@ def lattice_matches(
     if found:
         return found
     what = f"{film.formula}{film.miller} on {substrate.formula}{substrate.miller}"
-    loose = _raw_matches(film, substrate, limits.model_copy(update={"max_strain": LOOSE_STRAIN}))
+    loose_strain = min(0.5, max(LOOSE_STRAIN, 2 * limits.max_strain))
+    loose = _raw_matches(film, substrate, limits.model_copy(update={"max_strain": loose_strain}))
     if loose:
         strain, area, n_atoms, _, _ = min(loose, key=lambda m: (round(m[0], 6), m[1], m[2]))
         raise StructureError(
@@ -388,7 +390,7 @@ def lattice_matches(
         )
     raise StructureError(
         f"no coincidence lattice of {what} exists within max_area={limits.max_area:g} A^2 and "
-        f"max_atoms={limits.max_atoms} even at {100 * LOOSE_STRAIN:g} % strain; raise max_area "
+        f"max_atoms={limits.max_atoms} even at {100 * loose_strain:g} % strain; raise max_area "
         "or max_atoms"
     )
 

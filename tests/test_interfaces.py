@@ -257,6 +257,9 @@ def test_strain_limit_error_names_smallest_available(li110):
     assert smallest == pytest.approx(min(c.max_strain_percent for c in loose))
     assert f"{smallest:.2f} %" in message
     assert smallest > 0.1
+    # Li(110) cells are 8.6 A^2 and Li2S(111) cells 14.0 A^2: nothing fits in 10 A^2
+    with pytest.raises(StructureError, match="max_area=10 A"):
+        builder.find_matches(MatchLimits(max_area=10.0))
 
 
 def test_termination_and_candidate_errors(li110):
