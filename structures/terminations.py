@@ -97,6 +97,10 @@ class TerminationRecord(BaseModel):
         description="All cuts giving this termination (flipped slabs included); the first is "
         "the one builders use by default."
     )
+    cut_gap: float = Field(
+        description="Width along the normal of the gap the (first) cut goes through, A "
+        "(wide gaps break fewer bonds); 0 for a reconstruction, which splits a plane."
+    )
     plane_charges: tuple[float, ...] = Field(
         description="Formal charge of each plane of the repeat unit, e per primitive cell."
     )
@@ -229,6 +233,11 @@ def _plain_cut(ob: OrientedBulk, p: int) -> CutRecord:
     )
 
 
+def _gap_below(ob: OrientedBulk, p: int) -> float:
+    below = ob.planes[p - 1].height - (ob.period if p == 0 else 0.0)
+    return float(ob.planes[p].height - below)
+
+
 def _unit_dipole(ob: OrientedBulk, cut: CutRecord) -> float:
     unit = stack(ob, cut, 1)
     return dipole_per_area(unit.species, unit.positions[:, 2], ob.charges, ob.area)
@@ -315,6 +324,7 @@ def _reconstructions(
                 miller_index=ob.miller,
                 label="-".join(labels),
                 cuts=(cut,),
+                cut_gap=0.0,
                 plane_charges=tuple(ob.planes[(q + i) % n].charge for i in range(n)),
                 dipole_per_area=0.0,
                 tasker_type="III",
@@ -384,6 +394,7 @@ def terminations_of(
                 miller_index=ob.miller,
                 label="-".join(p.formula for p in planes_in_unit),
                 cuts=cuts,
+                cut_gap=_gap_below(ob, cuts[0].plane),
                 plane_charges=tuple(p.charge for p in planes_in_unit),
                 dipole_per_area=round(dipole, 12),
                 tasker_type=tasker,
@@ -450,7 +461,6 @@ def pymatgen_termination_count(material: str | Structure, miller: Sequence[int])
 
     bulk = resolve_bulk(material)
     conv = SpacegroupAnalyzer(bulk).get_conventional_standard_structure()
-    generator = SlabGenerator(
-        conv, validate_miller(miller), 10.0, 10.0, primitive=True, center_slab=True
-    )
+    hkl = validate_miller(miller, hexagonal=conv.lattice.is_hexagonal())
+    generator = SlabGenerator(conv, hkl, 10.0, 10.0, primitive=True, center_slab=True)
     return len(generator.get_slabs())

@@ -70,8 +70,12 @@ def test_li2s_111_two_terminations_one_nonpolar():
     assert good.label == "Li-S-Li"
     assert good.tasker_type == "II"
     assert good.cuts[0].bottom_plane == good.cuts[0].top_plane == "Li"
+    # the accepted cut goes through the wide Li-Li gap d/2, the polar ones through d/4
+    d = A_LI2S / math.sqrt(3)
+    assert good.cut_gap == pytest.approx(d / 2, abs=1e-9)
     (bad,) = [r for r in plain if not r.accepted]
     assert bad.tasker_type == "III"
+    assert bad.cut_gap == pytest.approx(d / 4, abs=1e-9)
     assert not bad.usable_for_interface
     # Closed form: unit S(0), Li(d/4), Li(3d/4) about its mid-height 3d/8 carries
     # mu = 2(3d/8) + (d/4 - 3d/8) + (3d/4 - 3d/8) = d per cell of area sqrt(3) a^2 / 4,
@@ -177,6 +181,17 @@ def test_unknown_material_and_facet_errors():
         build_slab("Li", (0, 0, 0), 5)
     with pytest.raises(StructureError, match="four-index"):
         build_slab("Li2S", (1, 1, -2, 0), 3)
+
+
+def test_hcp_prism_facet_has_two_terminations():
+    # hcp {10-10}: planes alternate narrow and wide gaps (a/(2 sqrt 3) and a/sqrt 3), so
+    # cutting either gap gives a different termination (the classic type A / type B).
+    records = enumerate_terminations("Mg", (1, 0, -1, 0))
+    assert len(records) == 2
+    a = PROTOTYPES["Mg"].a
+    gaps = sorted(r.cut_gap for r in records)
+    assert gaps == pytest.approx([a / (2 * math.sqrt(3)), a / math.sqrt(3)], abs=1e-9)
+    assert len(records) == pymatgen_termination_count("Mg", (1, 0, -1, 0))
 
 
 def test_hexagonal_four_index_facet():
