@@ -244,7 +244,9 @@ def test_prescreen_keeps_the_lowest_per_composition():
 
 def test_prescreen_single_point_uses_the_calculator():
     engine = get_engine("morse")
-    candidates = enumerate_gamma_decorations("Li12Ag").candidates
+    candidates = [
+        c for c in enumerate_derivative_superstructures("bcc", 4).candidates if c.phase == "LiAg"
+    ]
     result = prescreen(
         candidates, keep=2, calculator=engine.calculator(), provenance=engine.provenance()
     )
