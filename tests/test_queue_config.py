@@ -253,3 +253,28 @@ def test_example_fireworks_files_load(tmp_path):
         assert first_header in script
         assert "bin/activate" in script
         assert "rlaunch" in script
+
+
+def test_fireworks_submission_rejects_makers_that_would_lose_fields():
+    from dataclasses import dataclass, field
+
+    from jobflow import Maker, job
+    from pydantic import BaseModel
+
+    class Setting(BaseModel):  # a pydantic model without as_dict()
+        value: int = 1
+
+    @dataclass
+    class SettingMaker(Maker):
+        name: str = "maker with a model"
+        setting: Setting = field(default_factory=Setting)
+
+        @job
+        def make(self, x):
+            return x + self.setting.value
+
+    policy = ResourcePolicy(default_worker="batch")
+    with pytest.raises(ConfigError, match=r"'maker with a model'.*@bound\.setting \(Setting\)"):
+        fwx.flow_to_fireworks(SettingMaker().make(1), None, policy, {"batch": "slurm"})
+    workflow, _ = fwx.flow_to_fireworks(add(1, 2), None, policy, {"batch": "slurm"})
+    assert len(workflow.fws) == 1

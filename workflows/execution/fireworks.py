@@ -365,6 +365,7 @@ def _call(settings: FireWorksSettings, op: str, **kwargs: Any) -> Any:
     """Run one LaunchPad operation: here, or in a child process in file mode."""
     if not settings.file_mode:
         return _OPS[op](_launchpad(settings), **kwargs)
+    start = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         request = Path(tmp) / "request.json"
         result = Path(tmp) / "result.json"
@@ -386,6 +387,7 @@ def _call(settings: FireWorksSettings, op: str, **kwargs: Any) -> Any:
                 f"FireWorks operation {op!r} failed (exit {proc.returncode}): "
                 f"{proc.stderr.strip()[-2000:]}"
             )
+        logger.debug("FireWorks %s in a child process: %.1f s", op, time.monotonic() - start)
         return json.loads(result.read_text())
 
 
@@ -435,7 +437,60 @@ def flow_to_fireworks(
         )
     flow = get_flow(flow)
     assignments = apply_policy(flow, policy, "fireworks", schedulers)
-    return flow_to_workflow(flow, store=store), assignments
+    workflow = flow_to_workflow(flow, store=store)
+    check_serialisation(workflow)
+    return workflow, assignments
+
+
+def check_serialisation(workflow: Any) -> None:
+    """Fail now if a job would reach FireWorks with parts of its Maker turned into text.
+
+    jobflow's ``JobFiretask`` serialises a job loosely (``jsanitize`` without
+    ``strict``): a Maker field holding an object without ``as_dict()`` (e.g. a plain
+    pydantic model) becomes its ``str()``, and the job fails when it runs. jobflow-remote
+    serialises strictly and is not affected.
+
+    Raises
+    ------
+    ConfigError
+        Naming the job, the field and the class.
+    """
+    from monty.json import MontyEncoder
+
+    for firework in workflow.fws:
+        for task in firework.tasks:
+            if "job" not in task:
+                continue
+            job = task["job"]
+            strict = json.loads(json.dumps(job, cls=MontyEncoder))
+            loose = task.to_dict()["job"]
+            problem = _first_stringified(strict, loose, "job")
+            if problem:
+                path, cls = problem
+                raise ConfigError(
+                    f"job {job.name!r}: {path} ({cls}) would reach FireWorks as a string, "
+                    f"because {cls} has no as_dict(); give it as_dict()/from_dict() (MSONable) "
+                    "or use the jobflow-remote back end"
+                )
+
+
+def _first_stringified(strict: Any, loose: Any, path: str) -> tuple[str, str] | None:
+    """Find where ``loose`` holds a string in place of a serialised object of ``strict``."""
+    if isinstance(strict, dict):
+        if isinstance(loose, str) and "@class" in strict:
+            return path, strict["@class"]
+        if isinstance(loose, dict):
+            for key, value in strict.items():
+                if key in loose:
+                    found = _first_stringified(value, loose[key], f"{path}.{key}")
+                    if found:
+                        return found
+    elif isinstance(strict, list) and isinstance(loose, list):
+        for index, (a, b) in enumerate(zip(strict, loose, strict=False)):
+            found = _first_stringified(a, b, f"{path}[{index}]")
+            if found:
+                return found
+    return None
 
 
 def submit_flows(
@@ -577,7 +632,11 @@ def qlaunch(
         # qlaunch has exited and written the LaunchPad file: the job may start now.
         _release(spec.scheduler, job_id)
     if wait or settings.file_mode:
-        wait_for_batch_job(spec.scheduler, job_id, timeout_s)
+        start = time.monotonic()
+        state = wait_for_batch_job(spec.scheduler, job_id, timeout_s)
+        logger.info(
+            "%s job %s %s after %.1f s", spec.scheduler, job_id, state, time.monotonic() - start
+        )
     return job_id
 
 
@@ -610,7 +669,9 @@ def rlaunch(
     ]
     env = _file_mode_env(settings)
     env.update(settings.workers[worker].resources.environment())
+    start = time.monotonic()
     proc = _run(command, env=env, cwd=launch_dir)
+    logger.info("rlaunch rapidfire on %s: %.1f s", worker, time.monotonic() - start)
     if proc.returncode:
         raise StoreError(f"rlaunch failed (exit {proc.returncode}): {proc.stderr[-2000:]}")
     return proc.stdout + proc.stderr
