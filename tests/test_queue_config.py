@@ -278,3 +278,39 @@ def test_fireworks_submission_rejects_makers_that_would_lose_fields():
         fwx.flow_to_fireworks(SettingMaker().make(1), None, policy, {"batch": "slurm"})
     workflow, _ = fwx.flow_to_fireworks(add(1, 2), None, policy, {"batch": "slurm"})
     assert len(workflow.fws) == 1
+
+
+def test_queue_settings_files_and_dispatch(tmp_path, monkeypatch):
+    import jobflow_remote
+    from jobflow_remote.config.settings import JobflowRemoteSettings
+
+    from anodefree.workflows.execution import queue
+
+    jfr_example = queue.QueueSettings.from_file(EXAMPLES / "queue_jobflow_remote.yaml")
+    assert jfr_example.resources == EXAMPLES / "resources.yaml"
+    assert jfr_example.policy().default_worker == "local"
+    fw_example = queue.QueueSettings.from_file(EXAMPLES / "queue_fireworks.yaml")
+    assert fw_example.fireworks.workers["batch"].resources.partition == "standard"
+    bad = tmp_path / "queue.yaml"
+    bad.write_text("backend: fireworks\n")
+    with pytest.raises(ConfigError, match="needs a 'fireworks' section"):
+        queue.QueueSettings.from_file(bad)
+
+    # Dispatch to a jobflow-remote project found through jobflow-remote's settings.
+    settings = jfr_module.default_local_settings(
+        tmp_path, queue=jfr_module.InProcessQueue(server=f"dispatch-{tmp_path.name}")
+    )
+    store = make_job_store(StoreSettings(backend="embedded", path=tmp_path / "store"))
+    project = jfr_module.build_project(settings, store)
+    jfr_module.write_project(project, tmp_path / "projects")
+    monkeypatch.setattr(
+        jobflow_remote,
+        "SETTINGS",
+        JobflowRemoteSettings(projects_folder=str(tmp_path / "projects"), config_file="none"),
+    )
+    chosen = queue.QueueSettings(backend="jobflow-remote", jobflow_remote={"project": "anodefree"})
+    submitted = queue.submit(add(1, 2), chosen)
+    assert len(submitted[0].db_ids) == 1
+    rows = queue.status(chosen)
+    assert [(r.name, r.worker, r.state) for r in rows] == [("add", "local", "READY")]
+    assert queue.rerun(chosen) == []  # nothing failed
