@@ -349,7 +349,8 @@ def job_controller(project: Project) -> JobController:
         if controller.jobs.count_documents({}) or controller.flows.count_documents({}):
             raise StoreError(
                 f"the queue store of project {project.name!r} holds jobs but no counter; "
-                f"check it with `jf -p {project.name} admin check-db`"
+                f"inspect it with `jf -p {project.name} job list`, or reset it (deleting "
+                f"its jobs) with `jf -p {project.name} admin reset`"
             )
         # montydb (the embedded JobStore) has no indexes: jobflow-remote would log a
         # traceback for each one it tries to build. Nothing is lost by skipping them.
