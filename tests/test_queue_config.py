@@ -314,3 +314,29 @@ def test_queue_settings_files_and_dispatch(tmp_path, monkeypatch):
     rows = queue.status(chosen)
     assert [(r.name, r.worker, r.state) for r in rows] == [("add", "local", "READY")]
     assert queue.rerun(chosen) == []  # nothing failed
+
+
+def test_queue_store_is_initialised_once_and_foreign_data_is_refused(tmp_path):
+    from anodefree.errors import StoreError
+
+    server = f"init-{tmp_path.name}"
+    settings = jfr_module.default_local_settings(
+        tmp_path, queue=jfr_module.InProcessQueue(server=server)
+    )
+    store = make_job_store(StoreSettings(backend="embedded", path=tmp_path / "store"))
+    project = jfr_module.build_project(settings, store)
+    controller = jfr_module.job_controller(project)  # empty store: initialised
+    assert controller.auxiliary.find_one({"next_id": {"$exists": True}})["next_id"] == 1
+    controller.close()
+    # A store holding jobs but no id counter was not made by jobflow-remote: refuse it.
+    other = jfr_module.SharedMongomockStore("jobs", server=f"{server}-foreign")
+    other.connect()
+    other._collection.insert_one({"uuid": "x", "state": "READY"})
+    foreign = jfr_module.build_project(
+        settings.model_copy(
+            update={"queue": jfr_module.InProcessQueue(server=f"{server}-foreign")}
+        ),
+        store,
+    )
+    with pytest.raises(StoreError, match="holds jobs but no counter"):
+        jfr_module.job_controller(foreign)
