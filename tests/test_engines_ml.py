@@ -222,12 +222,14 @@ def test_sevenn_multi_fidelity_modals_differ():
 
 
 @needs_sevenn
-def test_sevenn_checkpoint_file_gives_the_shipped_energies(tmp_path):
+def test_sevenn_checkpoint_file_gives_the_shipped_energies(tmp_path, monkeypatch):
     from sevenn.util import pretrained_name_to_path
 
     copy = tmp_path / "my-sevennet.pth"
     shutil.copyfile(pretrained_name_to_path("7net-0"), copy)
-    from_file = get_engine("sevenn", model=str(copy))
+    monkeypatch.chdir(tmp_path)
+    from_file = get_engine("sevenn", model="my-sevennet.pth")
+    assert from_file.model == str(copy.resolve())  # stored absolute: independent of cwd
     shipped = get_engine("sevenn")
     assert from_file.provenance().model == f"my-sevennet.pth sha256:{sha256_16(copy)}"
     # Same weights, so same fingerprint hash input apart from the file name.
@@ -524,5 +526,6 @@ def test_mace_engine_without_mace_says_where_to_run_it(tmp_path):
     model = tmp_path / "some.model"
     model.write_bytes(b"\x00")
     engine = get_engine("mace", model_path=str(model))  # settings are valid without mace
-    with pytest.raises(EngineError, match="venv-mace"):
-        engine.build_calculator()
+    for call in (engine.check_available, engine.build_calculator, engine.calculator):
+        with pytest.raises(EngineError, match="venv-mace"):
+            call()

@@ -44,12 +44,12 @@ def import_mace_calculator() -> type:
     Raises
     ------
     EngineError
-        If mace-torch is not installed in the running environment.
+        If mace-torch is not installed or cannot be imported in the running environment.
     """
     try:
         import mace  # noqa: F401  (sets the torch.load switch before e3nn is imported)
         from mace.calculators import MACECalculator
-    except ImportError as exc:
+    except Exception as exc:  # ImportError, or e3nn failing to load its constants
         raise EngineError(
             "mace: the mace-torch package is not importable here "
             f"({type(exc).__name__}: {exc}); run MACE in its own environment "
@@ -188,6 +188,11 @@ class MACEEngine(AseEngine):
     @classmethod
     def _model_file_exists(cls, value: str) -> str:
         return str(check_model_file(value, "mace").resolve())
+
+    def check_available(self) -> None:
+        """Raise :class:`EngineError` unless mace imports here (it lives in .venv-mace)."""
+        import_mace_calculator()
+        package_version(self.package)
 
     def provenance(self) -> CalculatorProvenance:
         """Describe MACE and identify the model file by its SHA-256."""

@@ -90,7 +90,7 @@ class SevenNetEngine(AseEngine):
             return _ALIASES[lowered]
         path = Path(value).expanduser()
         if path.is_file():
-            return str(path)
+            return str(path.resolve())
         shipped = ", ".join(SHIPPED_MODELS)
         if _looks_pretrained(value):
             raise EngineError(
