@@ -1,0 +1,937 @@
+"""The compiled rejection-free (n-fold way / BKL) kernel of the stripping KMC.
+
+State: one occupancy byte per site (vacancy, Li, solute, reservoir "sink", wall). Events:
+
+- a Li atom or a solute on a first neighbour u of a vacancy v hops into v (the vacancy moves
+  v -> u);
+- a vacancy next to the reservoir layer is filled from the reservoir (annihilation), and a Li
+  atom next to the reservoir leaves into it (emission of a vacancy); the reservoir holds Li at
+  the chemical potential of bcc Li, the reference of the vacancy formation energies;
+- stripping: a Li atom of L1 leaves into the electrolyte (galvanostatic channel of constant
+  total rate, spread evenly over the Li atoms of L1).
+
+Rates: r = nu exp(-E_a / kT) with the kinetically resolved activation energy
+
+    E_a = max(E_KRA + dE / 2, dE, 0)
+
+where dE = E(final) - E(initial) and E_KRA is the hop barrier of the end-state-independent
+(kinetically resolved) kind. The clipping keeps E_a(forward) - E_a(reverse) = dE for every
+pair of end states, so r_forward / r_reverse = exp(-dE / kT) exactly (detailed balance):
+if E_KRA < |dE| / 2 the downhill hop is barrier-free and the uphill hop costs dE.
+
+Energies are kept as per-site fields: phi(x) is the energy of a vacancy placed at x (its layer
+formation energy plus its interactions with the solutes and with the other vacancies present),
+psi(x) that of a solute at x (segregation energy plus interactions with the vacancies). They
+are updated incrementally when an occupancy changes, so dE of any event costs O(1):
+
+- Li at u hops into vacancy v:      dE = phi(u) - phi(v) - V_vv(u, v)
+- solute at u hops into vacancy v:  dE = psi(v) - psi(u) + phi(u) - phi(v) - V_vv(u, v)
+  + 2 V_sv(u, v)
+- reservoir fills vacancy v:        dE = -phi(v);  Li at x leaves into it: dE = +phi(x).
+
+Selection: only "active" sites (vacancies, and Li atoms next to the reservoir) have events.
+They are kept in a compact list whose slots are the leaves of a binary sum tree holding each
+site's total rate (its eight neighbour slots are scanned linearly), so selection and update
+are O(log n_active). After an event only the sites whose rates can have changed are
+recomputed: the sites within the interaction range plus one hop of every site whose
+occupancy changed (:meth:`SlabLattice.extended_neighbours`).
+
+Random numbers: xoshiro256** with its own state per engine, seeded by splitmix64, so that two
+engines in one process never share a stream and a seed reproduces a run exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numba as nb
+import numpy as np
+
+if TYPE_CHECKING:
+    from anodefree.models.kmc.lattice import SlabLattice
+    from anodefree.models.kmc.parameters import KmcTables
+
+VAC, LI, SOL, SINK, WALL = 0, 1, 2, 3, 4
+"""Site occupancies."""
+
+(
+    STATUS_MAX_EVENTS,
+    STATUS_STRIP_TARGET,
+    STATUS_TIME_LIMIT,
+    STATUS_NO_EVENTS,
+    STATUS_CONTACT_LOST,
+    STATUS_GROW,
+) = range(6)
+STATUS_NAMES = {
+    STATUS_MAX_EVENTS: "event budget of the chunk used",
+    STATUS_STRIP_TARGET: "stripping target reached",
+    STATUS_TIME_LIMIT: "time limit reached",
+    STATUS_NO_EVENTS: "no event possible",
+    STATUS_CONTACT_LOST: "contact lost: no Li left in L1 to strip",
+    STATUS_GROW: "event list full (internal; the engine grows it and continues)",
+}
+
+# Indices of the integer state vector.
+(
+    I_CONTACT,
+    I_STAMP,
+    I_EVENTS,
+    I_STRIPPED,
+    I_SINK_FILL,
+    I_SINK_EMIT,
+    I_LI_HOPS,
+    I_SOL_HOPS,
+    I_NACT,
+) = range(9)
+N_ISTATE = 9
+
+_MASK64 = (1 << 64) - 1
+
+
+def seed_state(seed: int) -> np.ndarray:
+    """xoshiro256** state from an integer seed (splitmix64).
+
+    Parameters
+    ----------
+    seed
+        Any non-negative integer.
+
+    Returns
+    -------
+    numpy.ndarray
+        Four uint64 words.
+    """
+    if seed < 0:
+        msg = f"seed must be non-negative, got {seed}"
+        raise ValueError(msg)
+    x = seed & _MASK64
+    words = []
+    for _ in range(4):
+        x = (x + 0x9E3779B97F4A7C15) & _MASK64
+        z = x
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+        words.append(z ^ (z >> 31))
+    return np.array(words, dtype=np.uint64)
+
+
+@nb.njit(inline="always", error_model="numpy")
+def _xoshiro(s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint64) -> tuple:
+    """One xoshiro256** step: a uniform double in [0, 1) and the new state words."""
+    m = s1 * np.uint64(5)
+    result = ((m << np.uint64(7)) | (m >> np.uint64(57))) * np.uint64(9)
+    t = s1 << np.uint64(17)
+    s2 ^= s0
+    s3 ^= s1
+    s1 ^= s2
+    s0 ^= s3
+    s2 ^= t
+    s3 = (s3 << np.uint64(45)) | (s3 >> np.uint64(19))
+    return (result >> np.uint64(11)) * (1.0 / 9007199254740992.0), s0, s1, s2, s3
+
+
+@nb.njit(cache=True, error_model="numpy")
+def uniform_draws(state: np.ndarray, n: int) -> np.ndarray:
+    """Draw ``n`` uniforms from a xoshiro256** state (advanced in place)."""
+    out = np.empty(n)
+    s0, s1, s2, s3 = state[0], state[1], state[2], state[3]
+    for i in range(n):
+        out[i], s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
+    state[0], state[1], state[2], state[3] = s0, s1, s2, s3
+    return out
+
+
+MODE_RUN, MODE_FORCED, MODE_REBUILD = 0, 1, 2
+
+
+# The kernel is one function on purpose: numba increments and decrements the reference count
+# of every array handed to a helper function (an atomic operation), which cost three quarters
+# of the run time when the event logic was split into helpers. Inside one function the arrays
+# are unpacked once and the loop body touches no reference counts.
+@nb.njit(cache=True, error_model="numpy")
+def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see above
+    mode: int,
+    max_events: int,
+    stop_stripped: int,
+    t_stop: float,
+    strip_rate: float,
+    forced_site: int,
+    forced_slot: int,
+    fstate: np.ndarray,
+    rng: np.ndarray,
+    geo: tuple,
+    ener: tuple,
+    st: tuple,
+    base: tuple,
+) -> int:
+    """Run events (MODE_RUN), carry out one given event (MODE_FORCED) or rebuild everything.
+
+    Returns the status code (MODE_RUN), the event kind (MODE_FORCED: 1 hop, 2 reservoir fill,
+    3 vacancy emission, 4 stripping) or the number of active sites (MODE_REBUILD; -1 when
+    the event list is too small).
+    """
+    (nbr1, shell_nbr, shell_of_slot, ext, layer, cls, shell_off, ext_off, gint, hop_vectors,
+     kra_boundary) = geo  # fmt: skip
+    phi, psi, vv, sv, par, has_solute = ener
+    (occ, nsol1, apos, act, arates, tree, contact, cpos, stamp, nvl, acc, tl, disp, scratch,
+     istate) = st  # fmt: skip
+    ef_layer, eseg_layer = base
+    # Sites next to the reservoir form one index range (sites are numbered layer by layer).
+    sa_lo, sa_hi = gint[0], gint[1]
+    inv_kT, nu_li, nu_sol, kra_bulk, kra_near, kra_sol = (
+        par[0],
+        par[1],
+        par[2],
+        par[3],
+        par[4],
+        par[5],
+    )
+    leaf0 = tree.shape[0] // 2
+    dummy = occ.shape[0] - 1
+    n_sites = dummy
+    n_shell = shell_nbr.shape[1]
+    n_ext = ext.shape[1]
+    margin = 2 * n_ext + 4
+    t = fstate[0]
+    s0, s1, s2, s3 = rng[0], rng[1], rng[2], rng[3]
+    chg_site = np.zeros(2, np.int64)
+    chg_old = np.zeros(2, np.int64)
+    chg_new = np.zeros(2, np.int64)
+    upd_slot = np.zeros(2, np.int64)
+    upd_val = np.zeros(2)
+    status = STATUS_MAX_EVENTS
+    kind = 0
+    rebuild = mode == MODE_REBUILD
+    if rebuild:
+        for lay in range(nvl.shape[0]):
+            acc[lay] += nvl[lay] * (t - tl[lay])
+            tl[lay] = t
+            nvl[lay] = 0
+        for x in range(n_sites + 1):
+            lx = layer[x]
+            phi[x] = ef_layer[lx] if lx >= 0 else 0.0
+            psi[x] = eseg_layer[lx] if lx >= 0 else 0.0
+            nsol1[x] = 0
+            apos[x] = -1
+            cpos[x] = -1
+        tree[:] = 0.0
+        istate[I_NACT] = 0
+        istate[I_CONTACT] = 0
+    n = 0
+    while True:
+        # ------------------------------------------------------------ choose the event
+        n_chg = 0
+        x = -1
+        d = -1
+        transfer = False
+        if rebuild:
+            pass
+        elif mode == MODE_FORCED:
+            if n > 0:
+                break
+            if forced_slot < 0:
+                chg_site[0] = forced_site
+                chg_old[0] = LI
+                chg_new[0] = VAC
+                n_chg = 1
+                istate[I_STRIPPED] += 1
+                kind = 4
+            else:
+                x = forced_site
+                d = forced_slot
+        else:
+            if n >= max_events:
+                break
+            if istate[I_NACT] + margin > leaf0:
+                status = STATUS_GROW
+                break
+            if strip_rate > 0.0 and istate[I_CONTACT] == 0:
+                status = STATUS_CONTACT_LOST
+                break
+            r_total = tree[1] + strip_rate
+            if r_total <= 0.0:
+                status = STATUS_NO_EVENTS
+                break
+            u1, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
+            dt = -math.log(1.0 - u1) / r_total
+            if t + dt > t_stop:
+                t = t_stop
+                status = STATUS_TIME_LIMIT
+                break
+            t += dt
+            u2, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
+            r = u2 * r_total
+            if r < strip_rate:
+                k = min(int(r / strip_rate * istate[I_CONTACT]), istate[I_CONTACT] - 1)
+                chg_site[0] = contact[k]
+                chg_old[0] = LI
+                chg_new[0] = VAC
+                n_chg = 1
+                istate[I_STRIPPED] += 1
+            else:
+                r -= strip_rate
+                # Descend the sum tree; a rounding miss that lands on an empty leaf draws again.
+                while True:
+                    node = 1
+                    while node < leaf0:
+                        node <<= 1
+                        if r >= tree[node]:
+                            r -= tree[node]
+                            node += 1
+                    if tree[node] > 0.0:
+                        break
+                    u3, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
+                    r = u3 * tree[1]
+                k = node - leaf0
+                cum = 0.0
+                for dd in range(8):
+                    rd = arates[k, dd]
+                    if rd > 0.0:
+                        d = dd
+                        cum += rd
+                        if r < cum:
+                            break
+                x = act[k]
+        if x >= 0:
+            # A hop-type event (site x, slot d): decode it into occupancy changes.
+            u = nbr1[x, d]
+            if occ[x] == VAC:
+                species = occ[u]
+                if species == SINK:
+                    chg_site[0] = x
+                    chg_old[0] = VAC
+                    chg_new[0] = LI
+                    n_chg = 1
+                    istate[I_SINK_FILL] += 1
+                    kind = 2
+                else:
+                    chg_site[0] = u
+                    chg_old[0] = species
+                    chg_new[0] = VAC
+                    chg_site[1] = x
+                    chg_old[1] = VAC
+                    chg_new[1] = species
+                    n_chg = 2
+                    transfer = True
+                    for c in range(3):
+                        disp[c] += hop_vectors[d, c]
+                    if species == SOL:
+                        istate[I_SOL_HOPS] += 1
+                    else:
+                        istate[I_LI_HOPS] += 1
+                    kind = 1
+            else:
+                chg_site[0] = x
+                chg_old[0] = LI
+                chg_new[0] = VAC
+                n_chg = 1
+                istate[I_SINK_EMIT] += 1
+                kind = 3
+        # ------------------------------------------------------------ apply the changes
+        n_outer = n_sites if rebuild else n_chg
+        for c in range(n_outer):
+            if rebuild:
+                x = c
+                old = -1
+                new = occ[x]
+            else:
+                x = chg_site[c]
+                old = chg_old[c]
+                new = chg_new[c]
+            lx = layer[x]
+            cx = cls[x]
+            for phase in range(2):
+                sp = old if phase == 0 else new
+                sign = -1.0 if phase == 0 else 1.0
+                isign = -1 if phase == 0 else 1
+                if sp == VAC:
+                    acc[lx] += nvl[lx] * (t - tl[lx])
+                    tl[lx] = t
+                    nvl[lx] += isign
+                    for kk in range(n_shell):
+                        y = x + shell_off[cx, kk] if cx >= 0 else shell_nbr[x, kk]
+                        var = 1 if (lx == 0 or layer[y] == 0) else 0
+                        phi[y] += sign * vv[var, shell_of_slot[kk]]
+                        if has_solute:
+                            psi[y] += sign * sv[var, shell_of_slot[kk]]
+                elif sp == SOL:
+                    for kk in range(n_shell):
+                        y = x + shell_off[cx, kk] if cx >= 0 else shell_nbr[x, kk]
+                        var = 1 if (lx == 0 or layer[y] == 0) else 0
+                        phi[y] += sign * sv[var, shell_of_slot[kk]]
+                    for dd in range(8):
+                        nsol1[nbr1[x, dd]] += isign
+                elif sp == LI and lx == 0:
+                    if phase == 0:
+                        kc = cpos[x]
+                        last = contact[istate[I_CONTACT] - 1]
+                        contact[kc] = last
+                        cpos[last] = kc
+                        cpos[x] = -1
+                        istate[I_CONTACT] -= 1
+                    else:
+                        kc = istate[I_CONTACT]
+                        contact[kc] = x
+                        cpos[x] = kc
+                        istate[I_CONTACT] = kc + 1
+                if phase == 0:
+                    occ[x] = new
+        if transfer:
+            # The vacancy moved x -> u: hand its event slot over to u.
+            u = chg_site[0]
+            x = chg_site[1]
+            if apos[u] < 0 and apos[x] >= 0:
+                k = apos[x]
+                act[k] = u
+                apos[u] = k
+                apos[x] = -1
+        # ------------------------------------------------------------ refresh the rates
+        sid = istate[I_STAMP] + 1
+        if sid >= 2147483647:
+            stamp[:] = 0
+            sid = 1
+        istate[I_STAMP] = sid
+        n_inner = 1 if rebuild else n_ext
+        for c in range(n_outer):
+            xc = c if rebuild else chg_site[c]
+            cx = -1 if rebuild else cls[xc]
+            for e in range(n_inner):
+                if rebuild:
+                    y = c
+                elif cx >= 0:
+                    y = xc + ext_off[cx, e]
+                else:
+                    y = ext[xc, e]
+                o = occ[y]
+                # Only vacancies, Li next to the reservoir and the changed sites can hold
+                # events; every other site (most of them) is skipped on its occupancy byte.
+                if not (
+                    o == VAC
+                    or (y >= sa_lo and y < sa_hi)
+                    or y == chg_site[0]
+                    or (n_chg == 2 and y == chg_site[1])
+                    or rebuild
+                ):
+                    continue
+                if y == dummy or stamp[y] == sid:
+                    continue
+                stamp[y] = sid
+                total = 0.0
+                if o == VAC or (o == LI and y >= sa_lo and y < sa_hi):
+                    fy = phi[y]
+                    ly = layer[y]
+                    for dd in range(8):
+                        u = nbr1[y, dd]
+                        ou = occ[u]
+                        r = 0.0
+                        li_like = False
+                        valid = False
+                        dE = 0.0
+                        kra = 0.0
+                        nu = nu_li
+                        lu = layer[u]
+                        var = 1 if (ly == 0 or lu == 0) else 0
+                        if o == VAC:
+                            if ou == SOL:
+                                dE = psi[y] - psi[u] + phi[u] - fy - vv[var, 0] + 2.0 * sv[var, 0]
+                                kra = kra_sol
+                                nu = nu_sol
+                                valid = True
+                            elif ou == LI:
+                                dE = phi[u] - fy - vv[var, 0]
+                                li_like = True
+                            elif ou == SINK:
+                                dE = -fy
+                                li_like = True
+                        elif ou == SINK:
+                            dE = fy
+                            li_like = True
+                        if li_like:
+                            kra = -1.0
+                            if lu - ly == 1 or ly - lu == 1:
+                                kra = kra_boundary[min(ly, lu)]
+                            if kra < 0.0:
+                                kra = kra_near if (nsol1[y] > 0 or nsol1[u] > 0) else kra_bulk
+                            valid = True
+                        if valid:
+                            ea = max(kra + 0.5 * dE, dE, 0.0)
+                            r = nu * math.exp(-ea * inv_kT)
+                        scratch[dd] = r
+                        total += r
+                k = apos[y]
+                n_upd = 0
+                if total > 0.0:
+                    if k < 0:
+                        k = istate[I_NACT]
+                        if k >= leaf0:
+                            # Only in a rebuild: the event list is too small.
+                            fstate[0] = t
+                            return -1
+                        act[k] = y
+                        apos[y] = k
+                        istate[I_NACT] = k + 1
+                    for dd in range(8):
+                        arates[k, dd] = scratch[dd]
+                    upd_slot[0] = k
+                    upd_val[0] = total
+                    n_upd = 1
+                elif k >= 0:
+                    last = istate[I_NACT] - 1
+                    if k != last:
+                        z = act[last]
+                        act[k] = z
+                        apos[z] = k
+                        for dd in range(8):
+                            arates[k, dd] = arates[last, dd]
+                        upd_slot[0] = k
+                        upd_val[0] = tree[leaf0 + last]
+                        n_upd = 1
+                    upd_slot[n_upd] = last
+                    upd_val[n_upd] = 0.0
+                    n_upd += 1
+                    apos[y] = -1
+                    istate[I_NACT] = last
+                for w in range(n_upd):
+                    node = leaf0 + upd_slot[w]
+                    tree[node] = upd_val[w]
+                    node >>= 1
+                    while node >= 1:
+                        tree[node] = tree[2 * node] + tree[2 * node + 1]
+                        node >>= 1
+        if rebuild:
+            status = istate[I_NACT]
+            break
+        if mode == MODE_RUN:
+            istate[I_EVENTS] += 1
+            n += 1
+            if istate[I_STRIPPED] >= stop_stripped:
+                status = STATUS_STRIP_TARGET
+                break
+        else:
+            n += 1
+    fstate[0] = t
+    rng[0], rng[1], rng[2], rng[3] = s0, s1, s2, s3
+    return kind if mode == MODE_FORCED else status
+
+
+def _offset_classes(
+    lattice: SlabLattice, shell_nbr: np.ndarray, ext: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Constant index offsets of the neighbour lists, for sites away from every boundary.
+
+    Sites are numbered layer by layer, so away from the in-plane wrap and the top and bottom
+    of the slab the neighbour at a given lattice vector sits at a fixed index offset that
+    depends only on the site's position in the stacking motif (its class). The kernel uses
+    these offsets instead of reading the per-site tables, which saves most memory traffic.
+
+    Returns
+    -------
+    tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]
+        Per-site class (-1: read the tables), shell offsets (n_classes, n_shell_slots) and
+        extended-neighbour offsets (n_classes, n_ext).
+    """
+    n = lattice.n_sites
+    index = np.arange(n)
+    m = lattice.sites_per_layer // (lattice.nx * lattice.ny)
+    site_class = (lattice.layer[:n] % 2) * m + index % m
+    n_classes = 2 * m
+    shell_off = np.zeros((n_classes, shell_nbr.shape[1]), dtype=np.int64)
+    ext_off = np.zeros((n_classes, ext.shape[1]), dtype=np.int64)
+    cls = np.full(n + 1, -1, dtype=np.int8)
+    middle = lattice.n_layers // 2 * lattice.sites_per_layer + lattice.sites_per_layer // 2
+    for c in range(n_classes):
+        candidates = np.flatnonzero(site_class == c)
+        reference = candidates[np.argmin(np.abs(candidates - middle))]
+        shell_off[c] = shell_nbr[reference].astype(np.int64) - reference
+        ext_off[c] = ext[reference].astype(np.int64) - reference
+        same = (shell_nbr[candidates] - candidates[:, None] == shell_off[c]).all(axis=1)
+        same &= (ext[candidates] - candidates[:, None] == ext_off[c]).all(axis=1)
+        cls[candidates[same]] = c
+    return cls, shell_off, ext_off
+
+
+@dataclass
+class Counters:
+    """Event counts of an engine since its configuration was set."""
+
+    events: int
+    stripped: int
+    sink_fills: int
+    sink_emissions: int
+    li_hops: int
+    solute_hops: int
+
+
+class KmcEngine:
+    """A lattice KMC of a bcc Li slab: state arrays plus the compiled kernel.
+
+    Parameters
+    ----------
+    lattice
+        The slab. With ``sink=True`` its deepest layer is the Li reservoir (the vacancy sink).
+    tables
+        Energies, barriers and frequencies compiled from an export.
+    sink
+        Whether the deepest layer is a reservoir that absorbs and emits vacancies.
+    seed
+        Seed of the engine's random stream.
+    """
+
+    def __init__(self, lattice: SlabLattice, tables: KmcTables, *, sink: bool, seed: int) -> None:
+        if tables.formation_by_layer.shape[0] != lattice.n_layers:
+            msg = (
+                f"tables compiled for {tables.formation_by_layer.shape[0]} layers, "
+                f"lattice has {lattice.n_layers}"
+            )
+            raise ValueError(msg)
+        if lattice.n_shells < tables.n_shells:
+            msg = f"lattice built for {lattice.n_shells} shells, tables need {tables.n_shells}"
+            raise ValueError(msg)
+        if sink and lattice.periodic_z:
+            msg = "a slab periodic along z cannot have a sink layer"
+            raise ValueError(msg)
+        if lattice.periodic_z and lattice.n_layers < 4:
+            msg = "a slab periodic along z needs at least 4 layers"
+            raise ValueError(msg)
+        self.lattice = lattice
+        self.tables = tables
+        self.sink = sink
+        self.seed = seed
+        n = lattice.n_sites
+        self.n_sites = n
+        self._geo = self._geometry(lattice, tables, sink=sink)
+        self._par = np.array(
+            [
+                1.0 / tables.kT,
+                tables.nu_li,
+                tables.nu_solute,
+                tables.kra_li_bulk,
+                tables.kra_li_near_solute,
+                tables.kra_solute,
+            ]
+        )
+        self._phi = np.zeros(n + 1)
+        self._psi = np.zeros(n + 1)
+        self._ener = (
+            self._phi,
+            self._psi,
+            tables.vv_pair,
+            tables.sv_pair,
+            self._par,
+            tables.has_solute,
+        )
+        self.occ = np.full(n + 1, LI, dtype=np.int8)
+        self.occ[n] = WALL
+        self._nsol1 = np.zeros(n + 1, dtype=np.int16)
+        self._apos = np.full(n + 1, -1, dtype=np.int32)
+        self._act = np.zeros(n + 1, dtype=np.int32)
+        self._contact = np.zeros(lattice.sites_per_layer, dtype=np.int32)
+        self._cpos = np.full(n + 1, -1, dtype=np.int32)
+        self._stamp = np.zeros(n + 1, dtype=np.int32)
+        self._nvl = np.zeros(lattice.n_layers, dtype=np.int64)
+        self._acc = np.zeros(lattice.n_layers)
+        self._tl = np.zeros(lattice.n_layers)
+        self._disp = np.zeros(3)
+        self._scratch = np.zeros(8)
+        self._rng = seed_state(seed)
+        self._istate = np.zeros(N_ISTATE, dtype=np.int64)
+        self._fstate = np.zeros(1)
+        self._t_average_start = 0.0
+        self._base = (tables.formation_by_layer, tables.segregation_by_layer)
+        self._allocate_events(1024)
+        initial = np.full(n, LI, dtype=np.int8)
+        if sink:
+            initial[lattice.layer_sites(lattice.n_layers - 1)] = SINK
+        self.set_configuration(initial)
+
+    def _geometry(self, lattice: SlabLattice, tables: KmcTables, *, sink: bool) -> tuple:
+        """Neighbour tables, offsets and barrier tables of the kernel."""
+        n = lattice.n_sites
+        # Only the shells that carry interactions enter the fields.
+        n_shells = tables.n_shells
+        shell_mask = lattice.shell_of_slot < n_shells
+        shell_nbr = np.ascontiguousarray(lattice.shell_nbr[:, shell_mask])
+        shell_of_slot = np.ascontiguousarray(lattice.shell_of_slot[shell_mask])
+        reach = max(n_shells, 1 if tables.has_solute else 0)
+        if reach:
+            ext = lattice.extended_neighbours(reach)
+        else:
+            ext = np.ascontiguousarray(
+                np.concatenate([np.arange(n + 1, dtype=np.int32)[:, None], lattice.nbr1], axis=1)
+            )
+        gint = np.zeros(2, dtype=np.int64)
+        if sink:
+            adjacent = lattice.layer_sites(lattice.n_layers - 2)
+            gint[:] = (adjacent[0], adjacent[-1] + 1)
+        cls, shell_off, ext_off = _offset_classes(lattice, shell_nbr, ext)
+        kra_boundary = np.full(lattice.n_layers, -1.0)
+        finite = np.isfinite(tables.kra_interlayer)
+        kra_boundary[: len(finite)][finite] = tables.kra_interlayer[finite]
+        return (
+            lattice.nbr1,
+            shell_nbr,
+            shell_of_slot,
+            ext,
+            lattice.layer.astype(np.int16),
+            cls,
+            shell_off,
+            ext_off,
+            gint,
+            np.ascontiguousarray(lattice.hop_vectors),
+            kra_boundary,
+        )
+
+    def _allocate_events(self, capacity: int) -> None:
+        """(Re)allocate the event list and sum tree for ``capacity`` active sites."""
+        # Never more than every site plus the safety margin the kernel keeps free.
+        margin = 2 * self._geo[3].shape[1] + 4
+        ceiling = 1 << math.ceil(math.log2(self.n_sites + margin + 8))
+        size = 64
+        while size < capacity:
+            size *= 2
+        size = min(size, ceiling)
+        old_rates = getattr(self, "_arates", None)
+        n_act = int(self._istate[I_NACT])
+        self._arates = np.zeros((size, 8))
+        self._tree = np.zeros(2 * size)
+        if old_rates is not None and n_act:
+            self._arates[:n_act] = old_rates[:n_act]
+            self._tree[size : size + n_act] = self._arates[:n_act].sum(axis=1)
+            for node in range(size - 1, 0, -1):
+                self._tree[node] = self._tree[2 * node] + self._tree[2 * node + 1]
+        self._st = (
+            self.occ,
+            self._nsol1,
+            self._apos,
+            self._act,
+            self._arates,
+            self._tree,
+            self._contact,
+            self._cpos,
+            self._stamp,
+            self._nvl,
+            self._acc,
+            self._tl,
+            self._disp,
+            self._scratch,
+            self._istate,
+        )
+
+    # ------------------------------------------------------------------ state
+
+    def set_configuration(self, occupancy: np.ndarray) -> None:
+        """Set all occupancies (VAC/LI/SOL, SINK on the reservoir layer) and rebuild rates.
+
+        Counters, time, displacement and time averages restart from zero; the random
+        stream continues.
+
+        Parameters
+        ----------
+        occupancy
+            int array of length ``n_sites``.
+        """
+        occupancy = np.asarray(occupancy, dtype=np.int8)
+        if occupancy.shape != (self.n_sites,):
+            msg = f"occupancy must have {self.n_sites} entries, got {occupancy.shape}"
+            raise ValueError(msg)
+        layer = self.lattice.layer[: self.n_sites]
+        in_sink = (layer == self.lattice.n_layers - 1) if self.sink else np.zeros_like(layer, bool)
+        if not np.all(occupancy[in_sink] == SINK):
+            msg = "the reservoir layer must be all SINK"
+            raise ValueError(msg)
+        active = occupancy[~in_sink]
+        if np.any((active != VAC) & (active != LI) & (active != SOL)):
+            msg = "sites outside the reservoir layer must be VAC, LI or SOL"
+            raise ValueError(msg)
+        self.occ[: self.n_sites] = occupancy
+        self._istate[:] = 0
+        self._fstate[0] = 0.0
+        self._disp[:] = 0.0
+        self._stamp[:] = 0
+        self._acc[:] = 0.0
+        self._tl[:] = 0.0
+        self._t_average_start = 0.0
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        """Recompute fields, contact list, layer counts, rates and the sum tree.
+
+        Incremental updates keep all of these exact up to floating-point rounding; a rebuild
+        (cheap, O(N)) removes that rounding drift. Time averages are not disturbed.
+        """
+        while True:
+            n_act = self._call(MODE_REBUILD)
+            if n_act >= 0:
+                break
+            self._istate[I_NACT] = 0
+            self._allocate_events(2 * self._tree.shape[0])
+
+    # ------------------------------------------------------------------ running
+
+    def run(
+        self,
+        max_events: int,
+        *,
+        strip_rate: float = 0.0,
+        stop_stripped: int | None = None,
+        t_stop: float = math.inf,
+    ) -> int:
+        """Run events until the first stop condition.
+
+        Parameters
+        ----------
+        max_events
+            Most events carried out in this call.
+        strip_rate
+            Total stripping rate in 1/s (0: stripping off).
+        stop_stripped
+            Stop once this many atoms have been stripped in total.
+        t_stop
+            Stop at this simulated time in s (the pending event is not carried out; the
+            exponential waiting time makes that exact).
+
+        Returns
+        -------
+        int
+            A status code, see :data:`STATUS_NAMES` (never the internal grow status).
+        """
+        if strip_rate < 0:
+            msg = f"strip_rate must be >= 0, got {strip_rate}"
+            raise ValueError(msg)
+        stop = np.iinfo(np.int64).max if stop_stripped is None else int(stop_stripped)
+        remaining = int(max_events)
+        while True:
+            before = int(self._istate[I_EVENTS])
+            status = self._call(MODE_RUN, remaining, stop, t_stop, strip_rate)
+            remaining -= int(self._istate[I_EVENTS]) - before
+            if status != STATUS_GROW:
+                return status
+            self._allocate_events(2 * self._tree.shape[0])
+
+    def execute(self, site: int, slot: int) -> int:
+        """Carry out one given event now, without advancing time (for tests).
+
+        Parameters
+        ----------
+        site
+            The site of the event.
+        slot
+            Neighbour slot 0..7 of a hop, reservoir fill or emission; -1 strips the Li atom
+            of L1 site ``site``.
+
+        Returns
+        -------
+        int
+            1 for a hop, 2 for a reservoir fill, 3 for a vacancy emission, 4 for stripping.
+        """
+        if slot < 0:
+            if self.lattice.layer[site] != 0 or self.occ[site] != LI:
+                msg = f"site {site} is not a Li atom of L1 and cannot be stripped"
+                raise ValueError(msg)
+        elif self.site_rates(site)[slot] <= 0.0:
+            msg = f"event (site {site}, slot {slot}) has zero rate"
+            raise ValueError(msg)
+        margin = 2 * self._geo[3].shape[1] + 4
+        if int(self._istate[I_NACT]) + margin > self._tree.shape[0] // 2:
+            self._allocate_events(2 * self._tree.shape[0])
+        return self._call(MODE_FORCED, forced_site=site, forced_slot=slot)
+
+    def _call(
+        self,
+        mode: int,
+        max_events: int = 0,
+        stop_stripped: int = 0,
+        t_stop: float = math.inf,
+        strip_rate: float = 0.0,
+        forced_site: int = -1,
+        forced_slot: int = -1,
+    ) -> int:
+        return int(
+            _kernel(
+                mode,
+                int(max_events),
+                int(stop_stripped),
+                float(t_stop),
+                float(strip_rate),
+                int(forced_site),
+                int(forced_slot),
+                self._fstate,
+                self._rng,
+                self._geo,
+                self._ener,
+                self._st,
+                self._base,
+            )
+        )
+
+    # ------------------------------------------------------------------ observables
+
+    @property
+    def time(self) -> float:
+        """Simulated time in s."""
+        return float(self._fstate[0])
+
+    @property
+    def total_rate(self) -> float:
+        """Sum of all hop, sink and emission rates in 1/s (stripping excluded)."""
+        return float(self._tree[1])
+
+    def site_rates(self, site: int) -> np.ndarray:
+        """Rates in 1/s of the eight events of one site (zeros if it has none)."""
+        k = int(self._apos[site])
+        return self._arates[k].copy() if k >= 0 else np.zeros(8)
+
+    @property
+    def vacancy_field(self) -> np.ndarray:
+        """Energy in eV of a vacancy at each site, given the rest of the configuration."""
+        return self._phi[: self.n_sites].copy()
+
+    @property
+    def vacancy_displacement(self) -> np.ndarray:
+        """Sum of all vacancy hop vectors since the configuration was set, in angstrom."""
+        return self._disp.copy()
+
+    @property
+    def counters(self) -> Counters:
+        """Event counts since the configuration was set."""
+        s = self._istate
+        return Counters(
+            events=int(s[I_EVENTS]),
+            stripped=int(s[I_STRIPPED]),
+            sink_fills=int(s[I_SINK_FILL]),
+            sink_emissions=int(s[I_SINK_EMIT]),
+            li_hops=int(s[I_LI_HOPS]),
+            solute_hops=int(s[I_SOL_HOPS]),
+        )
+
+    @property
+    def n_contact_li(self) -> int:
+        """Number of Li atoms in L1 (the strippable sites)."""
+        return int(self._istate[I_CONTACT])
+
+    def occupancy(self) -> np.ndarray:
+        """Copy of the occupancy of every site."""
+        return self.occ[: self.n_sites].copy()
+
+    def vacancies_by_layer(self) -> np.ndarray:
+        """Return the current number of vacancies in each layer."""
+        return self._nvl.copy()
+
+    def take_time_average(self) -> tuple[np.ndarray, float]:
+        """Time-integrated vacancy counts per layer since the last call, and that duration.
+
+        Returns
+        -------
+        tuple[numpy.ndarray, float]
+            (integral over time of the vacancy count of each layer, in s; elapsed time in
+            s); their ratio is the time-averaged vacancy count. The accumulators restart.
+        """
+        t = self.time
+        integral = self._acc + self._nvl * (t - self._tl)
+        elapsed = t - self._t_average_start
+        self._acc[:] = 0.0
+        self._tl[:] = t
+        self._t_average_start = t
+        return integral.copy(), elapsed
