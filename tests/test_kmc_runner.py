@@ -1,0 +1,132 @@
+"""The stripping KMC from an export file: runner, documents, plots and the command."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from anodefree.analysis.exports.kmc import KmcExport
+from anodefree.models.kmc import KmcResult, KmcSettings, run_kmc
+from anodefree.models.kmc.command import kmc_command, parse_size
+from anodefree.models.kmc.timescale import capacity_per_atom
+
+A = 3.44
+
+
+def li_li2s_like(**extra):
+    numbers = {
+        "system": "Li/Li2S-like",
+        "lattice_constant": A,
+        "vacancy_formation_by_layer": [0.30, 0.45, 0.49],
+        "vacancy_formation_bulk": 0.50,
+        "li_hop_barrier": 0.055,
+        "attempt_frequency": 5e12,
+        "divacancy_binding_bulk": {2: 0.03},
+        "interlayer_barriers": {(1, 2): (0.2, 0.05)},
+        "electrolyte": "Li2S",
+    }
+    numbers.update(extra)
+    return KmcExport.from_numbers(**numbers)
+
+
+def small_settings(**extra):
+    monolayer = capacity_per_atom(A**2)  # capacity of one bcc(100) monolayer
+    values = {
+        "nx": 8,
+        "ny": 8,
+        "n_layers": 12,
+        "capacity": 1.5 * monolayer,
+        "n_samples": 6,
+        "n_snapshots": 3,
+        "equilibration_events": 2000,
+        "seed": 1,
+    }
+    values.update(extra)
+    return KmcSettings(**values)
+
+
+def test_run_writes_result_snapshots_and_plots(tmp_path):
+    export = li_li2s_like()
+    path = export.write(tmp_path / "export.json")
+    settings = small_settings()
+    result = run_kmc(path, settings, output_dir=tmp_path / "out")
+    for name in ("kmc_result.json", "kmc_snapshots.npz", "kmc_contact_voids.png",
+                 "kmc_depth_profile.png", "kmc_snapshots_l1.png"):  # fmt: skip
+        assert (tmp_path / "out" / name).stat().st_size > 0
+    again = KmcResult.read(tmp_path / "out" / "kmc_result.json")
+    assert again.samples == result.samples
+    assert result.export_file == str(path)
+    assert result.completed, result.stop_reason
+    assert len(result.samples) == settings.n_samples + 1
+    assert result.bookkeeping.balanced
+    capacities = [s.capacity for s in result.samples]
+    assert capacities == sorted(capacities)
+    assert capacities[-1] >= settings.capacity
+    assert all(0.0 <= s.contact_fraction <= 1.0 for s in result.samples)
+    assert any("divacancy_binding_interface" in text for text in result.assumptions)
+    # Time bookkeeping: stripping is a Poisson process of total rate S j A / e while L1 holds
+    # Li, so the simulated time per stripped capacity is 1/S of the real one, within the
+    # Poisson scatter of ~100 events (30 % is > 3 standard deviations).
+    assert result.timescale.real_time_coverage == pytest.approx(1 / settings.acceleration, rel=0.3)
+
+
+def test_same_seed_reproduces_a_run():
+    export = li_li2s_like()
+    first = run_kmc(export, small_settings(seed=5))
+    second = run_kmc(export, small_settings(seed=5))
+    other = run_kmc(export, small_settings(seed=6))
+    assert first.samples == second.samples
+    assert first.samples != other.samples
+
+
+def test_solutes_start_in_their_segregation_equilibrium():
+    export = li_li2s_like(
+        solute="Mg",
+        solute_fraction=0.02,
+        segregation_by_layer=[-0.3],
+        solute_vacancy_bulk={1: 0.03},
+        solute_hop_barrier=0.1,
+    )
+    settings = small_settings(equilibration_events=0, capacity=0.2 * capacity_per_atom(A**2))
+    result = run_kmc(export, settings)
+    n_solute = round(0.02 * 12 * 64)
+    # exp(-0.3 eV / kT) ~ 1e-5 at 298 K: every solute sits in L1 at equilibrium.
+    assert result.samples[0].solute_fraction_l1 == pytest.approx(n_solute / 64)
+    assert result.solute == "Mg"
+    assert result.solute_fraction == pytest.approx(0.02)
+
+
+def test_solute_run_without_a_solute_in_the_export_is_refused():
+    from anodefree.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="has no solute"):
+        run_kmc(li_li2s_like(), small_settings(solute_fraction=0.01))
+
+
+def test_command_runs_from_an_export_file(tmp_path):
+    path = li_li2s_like().write(tmp_path / "export.json")
+    app = typer.Typer()
+    app.command()(kmc_command)
+    runner = CliRunner()
+    out = tmp_path / "cli"
+    capacity = str(capacity_per_atom(A**2))
+    invocation = [str(path), "-j", "2", "--capacity", capacity, "--size", "8x8x10",
+                  "--seed", "3", "-o", str(out), "--no-progress", "--no-plots"]  # fmt: skip
+    done = runner.invoke(app, invocation)
+    assert done.exit_code == 0, done.output
+    assert "contact fraction of L1" in done.output
+    payload = json.loads((out / "kmc_result.json").read_text())
+    assert payload["settings"]["current_density"] == 2.0
+    assert payload["lattice"]["n_layers"] == 10
+    bad = runner.invoke(app, [str(path), "--size", "8by8", "--no-progress"])
+    assert bad.exit_code == 2
+    assert "NXxNYxLAYERS" in bad.output
+
+
+def test_parse_size():
+    assert parse_size("24x16X60") == (24, 16, 60)
+    with pytest.raises(ValueError, match="24x24"):
+        parse_size("24x24")
