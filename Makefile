@@ -10,7 +10,10 @@ PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
 EXTRAS := sevenn,queue,dev
 
-.PHONY: run test venv system-deps lint clean
+MACE_VENV  := .venv-mace
+MACE_STAMP := $(MACE_VENV)/.installed
+
+.PHONY: run test venv venv-mace system-deps lint clean slurm-up slurm-down
 
 venv: $(STAMP)
 
@@ -23,6 +26,18 @@ $(STAMP): pyproject.toml setup.py constraints.txt
 	$(PIP) install --quiet -c constraints.txt -e ".[$(EXTRAS)]"
 	touch $(STAMP)
 
+# MACE model files need e3nn==0.4.4 (mace-torch's pin) while sevenn needs e3nn>=0.5, so MACE
+# gets its own environment; both environments can share one on-disk store.
+venv-mace: $(MACE_STAMP)
+
+$(MACE_STAMP): pyproject.toml setup.py constraints.txt
+	$(PYTHON) -m venv $(MACE_VENV)
+	$(MACE_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(MACE_VENV)/bin/python -m pip install --quiet torch==2.13.0
+	grep -vE '^(e3nn|sevenn)==' constraints.txt > $(MACE_VENV)/constraints.txt
+	$(MACE_VENV)/bin/python -m pip install --quiet -c $(MACE_VENV)/constraints.txt -e ".[mace,dev]"
+	touch $(MACE_STAMP)
+
 # Debian packages for GPAW (libxc, OpenBLAS) and the one-node SLURM cluster; skipped with a
 # notice where there is no root or no apt-get (the tests that need them then skip with the reason).
 system-deps:
@@ -31,13 +46,20 @@ system-deps:
 run: $(STAMP)
 	$(VENV)/bin/anodefree run
 
-test: system-deps $(STAMP)
+test: system-deps $(STAMP) $(MACE_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest
+	$(MACE_VENV)/bin/pytest -p no:cacheprovider tests/test_engines_ml.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+slurm-up:
+	sh scripts/slurm/start.sh
+
+slurm-down:
+	sh scripts/slurm/stop.sh
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -12,9 +12,10 @@ import hashlib
 import json
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from anodefree.errors import MixedCalculatorError
+from anodefree.serialization import MSONModel
 
 
 def stable_hash(payload: Any, length: int = 16) -> str:
@@ -36,7 +37,7 @@ def stable_hash(payload: Any, length: int = 16) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
-class CalculatorProvenance(BaseModel):
+class CalculatorProvenance(MSONModel):
     """The calculator behind an energy: engine, package version, model and settings."""
 
     model_config = ConfigDict(frozen=True)

@@ -12,21 +12,23 @@ from typing import ClassVar, Literal
 
 import numpy as np
 from ase.calculators.calculator import Calculator, all_changes
-from ase.neighborlist import neighbor_list
+from matscipy.neighbours import neighbour_list
 from pydantic import Field
 
 from anodefree.errors import EngineError
 from anodefree.provenance import CalculatorProvenance
 from anodefree.workflows.engines.base import AseEngine, package_version
 
-#: (D / eV, alpha / A^-1, r0 / A) per unordered element pair; r0 puts bcc Li at 3.45 A.
+#: (D / eV, alpha / A^-1, r0 / A) per unordered element pair. With the 4.6 A cutoff (between
+#: the second and third bcc shells) bcc Li relaxes to a = 3.44 A and is mechanically stable
+#: (C' > 0 and C44 > 0), so defect relaxations do not drift along the Bain path.
 DEFAULT_PAIRS: dict[str, tuple[float, float, float]] = {
-    "Li-Li": (0.20, 1.2, 3.20),
-    "Li-Mg": (0.24, 1.2, 3.15),
-    "Li-Ag": (0.30, 1.2, 3.00),
-    "Mg-Mg": (0.30, 1.2, 3.05),
-    "Ag-Ag": (0.45, 1.2, 2.95),
-    "Mg-Ag": (0.40, 1.2, 3.00),
+    "Li-Li": (0.20, 1.0, 2.90),
+    "Li-Mg": (0.24, 1.0, 2.85),
+    "Li-Ag": (0.30, 1.0, 2.75),
+    "Mg-Mg": (0.30, 1.0, 2.80),
+    "Ag-Ag": (0.45, 1.0, 2.70),
+    "Mg-Ag": (0.40, 1.0, 2.75),
     "Li-S": (0.60, 1.5, 2.50),
     "Mg-S": (0.90, 1.5, 2.65),
     "Ag-S": (0.70, 1.5, 2.55),
@@ -46,7 +48,7 @@ class MorsePairCalculator(Calculator):
     def __init__(
         self,
         pairs: dict[str, tuple[float, float, float]] | None = None,
-        cutoff: float = 6.0,
+        cutoff: float = 4.6,
         **kwargs: object,
     ) -> None:
         super().__init__(**kwargs)
@@ -74,7 +76,7 @@ class MorsePairCalculator(Calculator):
         super().calculate(atoms, properties or ["energy"], system_changes)
         atoms = self.atoms
         symbols = np.array(atoms.get_chemical_symbols())
-        i, j, d, vec = neighbor_list("ijdD", atoms, self.cutoff)
+        i, j, d, vec = neighbour_list("ijdD", atoms, self.cutoff)
         D, alpha, r0 = self._params(symbols, i, j).T
         x = np.exp(-alpha * (d - r0))
         xc = np.exp(-alpha * (self.cutoff - r0))
@@ -104,7 +106,7 @@ class MorseEngine(AseEngine):
     name: Literal["morse"] = "morse"
     package: ClassVar[str] = "ase"
 
-    cutoff: float = Field(6.0, gt=0, description="Pair cutoff in A.")
+    cutoff: float = Field(4.6, gt=0, description="Pair cutoff in A.")
 
     def provenance(self) -> CalculatorProvenance:
         """Describe the toy potential and its parameters."""

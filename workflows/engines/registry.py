@@ -78,7 +78,8 @@ def get_engine(name: str | dict[str, Any] | Engine = DEFAULT_ENGINE, **settings:
         return cls(name=name.lower(), **settings)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(map(str, err['loc'])) or 'settings'}: {err['msg']}"
+            f"{'.'.join(map(str, err['loc'])) or 'settings'}: "
+            + err["msg"].removeprefix("Value error, ")
             + (f" (got {err['input']!r})" if "input" in err and err["loc"] else "")
             for err in exc.errors()
         )
