@@ -32,9 +32,11 @@ are updated incrementally when an occupancy changes, so dE of any event costs O(
 Selection: only "active" sites (vacancies, and Li atoms next to the reservoir) have events.
 They are kept in a compact list whose slots are the leaves of a binary sum tree holding each
 site's total rate (its eight neighbour slots are scanned linearly), so selection and update
-are O(log n_active). After an event only the sites whose rates can have changed are
-recomputed: the sites within the interaction range plus one hop of every site whose
-occupancy changed (:meth:`SlabLattice.extended_neighbours`).
+are O(log n_active). After an event only the rates that can have changed are recomputed: an
+event changes occupancies at one or two sites C and energies within the interaction reach R
+of them, F = C + shells_R(C); a site's rates depend on itself and its first neighbours, so
+the sites of F are checked, and the first neighbours of a site of F only when that site has a
+vacancy neighbour besides the changed sites (a per-site count of vacancy neighbours is kept).
 
 Random numbers: xoshiro256** with its own state per engine, seeded by splitmix64, so that two
 engines in one process never share a stream and a seed reproduces a run exactly.
@@ -172,14 +174,18 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
     3 vacancy emission, 4 stripping) or the number of active sites (MODE_REBUILD; -1 when
     the event list is too small).
     """
-    (nbr1, shell_nbr, shell_of_slot, ext, layer, cls, shell_off, ext_off, gint, hop_vectors,
-     kra_boundary) = geo  # fmt: skip
+    (nbr1, shell_nbr, shell_of_slot, reach_nbr, layer, cls, shell_off, reach_off, gint,
+     hop_vectors, kra_boundary, reach_adj0, reach_adjx) = geo  # fmt: skip
     phi, psi, vv, sv, par, has_solute = ener
     (occ, nsol1, apos, act, arates, tree, contact, cpos, stamp, nvl, acc, tl, disp, scratch,
-     istate) = st  # fmt: skip
+     istate, nvac1) = st  # fmt: skip
     ef_layer, eseg_layer = base
     # Sites next to the reservoir form one index range (sites are numbered layer by layer).
     sa_lo, sa_hi = gint[0], gint[1]
+    # Layers whose hops need neither layer-specific barriers nor interface pair energies,
+    # and layers whose interaction shells cannot reach L1: there the layer loads are skipped.
+    plain_lo, plain_hi, field_lo, field_hi = gint[2], gint[3], gint[4], gint[5]
+    sink_zone = gint[6]  # from this site index on, neighbours may be Li next to the reservoir
     inv_kT, nu_li, nu_sol, kra_bulk, kra_near, kra_sol = (
         par[0],
         par[1],
@@ -192,8 +198,9 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
     dummy = occ.shape[0] - 1
     n_sites = dummy
     n_shell = shell_nbr.shape[1]
-    n_ext = ext.shape[1]
-    margin = 2 * n_ext + 4
+    n_reach = reach_nbr.shape[1]
+    margin = 2 * (n_reach + 1) * 9 + 4
+    pend = np.empty(margin, np.int64)
     t = fstate[0]
     s0, s1, s2, s3 = rng[0], rng[1], rng[2], rng[3]
     chg_site = np.zeros(2, np.int64)
@@ -214,6 +221,7 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
             phi[x] = ef_layer[lx] if lx >= 0 else 0.0
             psi[x] = eseg_layer[lx] if lx >= 0 else 0.0
             nsol1[x] = 0
+            nvac1[x] = 0
             apos[x] = -1
             cpos[x] = -1
         tree[:] = 0.0
@@ -342,6 +350,7 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                 new = chg_new[c]
             lx = layer[x]
             cx = cls[x]
+            deep = lx >= field_lo and lx <= field_hi
             for phase in range(2):
                 sp = old if phase == 0 else new
                 sign = -1.0 if phase == 0 else 1.0
@@ -350,16 +359,18 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                     acc[lx] += nvl[lx] * (t - tl[lx])
                     tl[lx] = t
                     nvl[lx] += isign
+                    for dd in range(8):
+                        nvac1[nbr1[x, dd]] += isign
                     for kk in range(n_shell):
                         y = x + shell_off[cx, kk] if cx >= 0 else shell_nbr[x, kk]
-                        var = 1 if (lx == 0 or layer[y] == 0) else 0
+                        var = 0 if deep else (1 if (lx == 0 or layer[y] == 0) else 0)
                         phi[y] += sign * vv[var, shell_of_slot[kk]]
                         if has_solute:
                             psi[y] += sign * sv[var, shell_of_slot[kk]]
                 elif sp == SOL:
                     for kk in range(n_shell):
                         y = x + shell_off[cx, kk] if cx >= 0 else shell_nbr[x, kk]
-                        var = 1 if (lx == 0 or layer[y] == 0) else 0
+                        var = 0 if deep else (1 if (lx == 0 or layer[y] == 0) else 0)
                         phi[y] += sign * sv[var, shell_of_slot[kk]]
                     for dd in range(8):
                         nsol1[nbr1[x, dd]] += isign
@@ -388,118 +399,157 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                 apos[u] = k
                 apos[x] = -1
         # ------------------------------------------------------------ refresh the rates
+        # The rates of an active site w depend on w and its first neighbours. An event
+        # changes occupancies at the changed sites C and energies (and solute counts) within
+        # the reach R of C, the set F = C + S_R(C). So w needs new rates iff w is in F or
+        # next to a site of F. F is scanned; the neighbours of a site of F only when it has
+        # a vacancy neighbour that is not a changed site (nvac1 counts them) or lies next to
+        # the reservoir layer, whose Li atoms have events too.
         sid = istate[I_STAMP] + 1
         if sid >= 2147483647:
             stamp[:] = 0
             sid = 1
         istate[I_STAMP] = sid
-        n_inner = 1 if rebuild else n_ext
-        for c in range(n_outer):
-            xc = c if rebuild else chg_site[c]
-            cx = -1 if rebuild else cls[xc]
-            for e in range(n_inner):
-                if rebuild:
-                    y = c
-                elif cx >= 0:
-                    y = xc + ext_off[cx, e]
-                else:
-                    y = ext[xc, e]
-                o = occ[y]
-                # Only vacancies, Li next to the reservoir and the changed sites can hold
-                # events; every other site (most of them) is skipped on its occupancy byte.
-                if not (
-                    o == VAC
-                    or (y >= sa_lo and y < sa_hi)
-                    or y == chg_site[0]
-                    or (n_chg == 2 and y == chg_site[1])
-                    or rebuild
-                ):
-                    continue
-                if y == dummy or stamp[y] == sid:
+        n_pend = 0
+        if not rebuild:
+            for c in range(n_chg):
+                xc = chg_site[c]
+                cx = cls[xc]
+                now_vac = occ[chg_site[0]] == VAC  # the vacancy after the event, if any
+                for e in range(-1, n_reach):
+                    if e < 0:
+                        y = xc
+                    elif cx >= 0:
+                        y = xc + reach_off[cx, e]
+                    else:
+                        y = reach_nbr[xc, e]
+                    if y == dummy:
+                        continue
+                    o = occ[y]
+                    if (
+                        o == VAC
+                        or (y >= sa_lo and y < sa_hi)
+                        or y == chg_site[0]
+                        or (n_chg == 2 and y == chg_site[1])
+                    ):
+                        pend[n_pend] = y
+                        n_pend += 1
+                    nv = nvac1[y]
+                    if y < sink_zone and nv == 0:
+                        continue
+                    # Vacancy neighbours already among the changed sites need no scan.
+                    # Hop: C = (u, x) with the vacancy now at u; x is next to u, and so are
+                    # the first-shell sites of u and the sites of x's shells that the
+                    # offset table marks. Single change: the first shell of a new vacancy.
+                    if n_chg == 2 and c == 0:
+                        known = 1 if (e >= 0 and reach_adj0[e]) else 0
+                    elif n_chg == 2:
+                        known = 1 if (e < 0 or (cx >= 0 and reach_adjx[cx, d, e])) else 0
+                    else:
+                        known = 1 if (now_vac and e >= 0 and reach_adj0[e]) else 0
+                    if y < sink_zone and nv <= known:
+                        continue
+                    for dd in range(8):
+                        v = nbr1[y, dd]
+                        ov = occ[v]
+                        if ov == VAC or (v >= sa_lo and v < sa_hi):
+                            pend[n_pend] = v
+                            n_pend += 1
+        n_loop = n_sites if rebuild else n_pend
+        for q in range(n_loop):
+            if rebuild:
+                y = q
+            else:
+                y = pend[q]
+                if stamp[y] == sid:
                     continue
                 stamp[y] = sid
-                total = 0.0
-                if o == VAC or (o == LI and y >= sa_lo and y < sa_hi):
-                    fy = phi[y]
-                    ly = layer[y]
-                    for dd in range(8):
-                        u = nbr1[y, dd]
-                        ou = occ[u]
-                        r = 0.0
-                        li_like = False
-                        valid = False
-                        dE = 0.0
-                        kra = 0.0
-                        nu = nu_li
-                        lu = layer[u]
-                        var = 1 if (ly == 0 or lu == 0) else 0
-                        if o == VAC:
-                            if ou == SOL:
-                                dE = psi[y] - psi[u] + phi[u] - fy - vv[var, 0] + 2.0 * sv[var, 0]
-                                kra = kra_sol
-                                nu = nu_sol
-                                valid = True
-                            elif ou == LI:
-                                dE = phi[u] - fy - vv[var, 0]
-                                li_like = True
-                            elif ou == SINK:
-                                dE = -fy
-                                li_like = True
-                        elif ou == SINK:
-                            dE = fy
-                            li_like = True
-                        if li_like:
-                            kra = -1.0
-                            if lu - ly == 1 or ly - lu == 1:
-                                kra = kra_boundary[min(ly, lu)]
-                            if kra < 0.0:
-                                kra = kra_near if (nsol1[y] > 0 or nsol1[u] > 0) else kra_bulk
+            o = occ[y]
+            total = 0.0
+            if o == VAC or (o == LI and y >= sa_lo and y < sa_hi):
+                fy = phi[y]
+                ly = layer[y]
+                plain = ly >= plain_lo and ly <= plain_hi
+                for dd in range(8):
+                    u = nbr1[y, dd]
+                    ou = occ[u]
+                    r = 0.0
+                    li_like = False
+                    valid = False
+                    dE = 0.0
+                    kra = 0.0
+                    nu = nu_li
+                    lu = ly if plain else layer[u]
+                    var = 0 if plain else (1 if (ly == 0 or lu == 0) else 0)
+                    if o == VAC:
+                        if ou == SOL:
+                            dE = psi[y] - psi[u] + phi[u] - fy - vv[var, 0] + 2.0 * sv[var, 0]
+                            kra = kra_sol
+                            nu = nu_sol
                             valid = True
-                        if valid:
-                            ea = max(kra + 0.5 * dE, dE, 0.0)
-                            r = nu * math.exp(-ea * inv_kT)
-                        scratch[dd] = r
-                        total += r
-                k = apos[y]
-                n_upd = 0
-                if total > 0.0:
-                    if k < 0:
-                        k = istate[I_NACT]
-                        if k >= leaf0:
-                            # Only in a rebuild: the event list is too small.
-                            fstate[0] = t
-                            return -1
-                        act[k] = y
-                        apos[y] = k
-                        istate[I_NACT] = k + 1
+                        elif ou == LI:
+                            dE = phi[u] - fy - vv[var, 0]
+                            li_like = True
+                        elif ou == SINK:
+                            dE = -fy
+                            li_like = True
+                    elif ou == SINK:
+                        dE = fy
+                        li_like = True
+                    if li_like:
+                        kra = -1.0
+                        if not plain and (lu - ly == 1 or ly - lu == 1):
+                            kra = kra_boundary[min(ly, lu)]
+                        if kra < 0.0:
+                            kra = kra_bulk
+                            if has_solute and (nsol1[y] > 0 or nsol1[u] > 0):
+                                kra = kra_near
+                        valid = True
+                    if valid:
+                        ea = max(kra + 0.5 * dE, dE, 0.0)
+                        r = nu * math.exp(-ea * inv_kT)
+                    scratch[dd] = r
+                    total += r
+            k = apos[y]
+            n_upd = 0
+            if total > 0.0:
+                if k < 0:
+                    k = istate[I_NACT]
+                    if k >= leaf0:
+                        # Only in a rebuild: the event list is too small.
+                        fstate[0] = t
+                        return -1
+                    act[k] = y
+                    apos[y] = k
+                    istate[I_NACT] = k + 1
+                for dd in range(8):
+                    arates[k, dd] = scratch[dd]
+                upd_slot[0] = k
+                upd_val[0] = total
+                n_upd = 1
+            elif k >= 0:
+                last = istate[I_NACT] - 1
+                if k != last:
+                    z = act[last]
+                    act[k] = z
+                    apos[z] = k
                     for dd in range(8):
-                        arates[k, dd] = scratch[dd]
+                        arates[k, dd] = arates[last, dd]
                     upd_slot[0] = k
-                    upd_val[0] = total
+                    upd_val[0] = tree[leaf0 + last]
                     n_upd = 1
-                elif k >= 0:
-                    last = istate[I_NACT] - 1
-                    if k != last:
-                        z = act[last]
-                        act[k] = z
-                        apos[z] = k
-                        for dd in range(8):
-                            arates[k, dd] = arates[last, dd]
-                        upd_slot[0] = k
-                        upd_val[0] = tree[leaf0 + last]
-                        n_upd = 1
-                    upd_slot[n_upd] = last
-                    upd_val[n_upd] = 0.0
-                    n_upd += 1
-                    apos[y] = -1
-                    istate[I_NACT] = last
-                for w in range(n_upd):
-                    node = leaf0 + upd_slot[w]
-                    tree[node] = upd_val[w]
+                upd_slot[n_upd] = last
+                upd_val[n_upd] = 0.0
+                n_upd += 1
+                apos[y] = -1
+                istate[I_NACT] = last
+            for w in range(n_upd):
+                node = leaf0 + upd_slot[w]
+                tree[node] = upd_val[w]
+                node >>= 1
+                while node >= 1:
+                    tree[node] = tree[2 * node] + tree[2 * node + 1]
                     node >>= 1
-                    while node >= 1:
-                        tree[node] = tree[2 * node] + tree[2 * node + 1]
-                        node >>= 1
         if rebuild:
             status = istate[I_NACT]
             break
@@ -517,20 +567,21 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
 
 
 def _offset_classes(
-    lattice: SlabLattice, shell_nbr: np.ndarray, ext: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    lattice: SlabLattice, shell_nbr: np.ndarray, reach_nbr: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Constant index offsets of the neighbour lists, for sites away from every boundary.
 
     Sites are numbered layer by layer, so away from the in-plane wrap and the top and bottom
     of the slab the neighbour at a given lattice vector sits at a fixed index offset that
     depends only on the site's position in the stacking motif (its class). The kernel uses
-    these offsets instead of reading the per-site tables, which saves most memory traffic.
+    these offsets instead of reading the per-site tables, which saves memory traffic.
 
     Returns
     -------
-    tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]
-        Per-site class (-1: read the tables), shell offsets (n_classes, n_shell_slots) and
-        extended-neighbour offsets (n_classes, n_ext).
+    tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray, numpy.ndarray]
+        Per-site class (-1: read the tables), field-shell offsets (n_classes, n_field),
+        reach-shell offsets (n_classes, n_reach), and whether reach slot k of a site is a
+        first neighbour of the site one hop away along slot d (n_classes, 8, n_reach).
     """
     n = lattice.n_sites
     index = np.arange(n)
@@ -538,18 +589,29 @@ def _offset_classes(
     site_class = (lattice.layer[:n] % 2) * m + index % m
     n_classes = 2 * m
     shell_off = np.zeros((n_classes, shell_nbr.shape[1]), dtype=np.int64)
-    ext_off = np.zeros((n_classes, ext.shape[1]), dtype=np.int64)
+    reach_off = np.zeros((n_classes, reach_nbr.shape[1]), dtype=np.int64)
+    adjacent = np.zeros((n_classes, 8, reach_nbr.shape[1]), dtype=np.bool_)
     cls = np.full(n + 1, -1, dtype=np.int8)
-    middle = lattice.n_layers // 2 * lattice.sites_per_layer + lattice.sites_per_layer // 2
+    nx, ny = lattice.nx, lattice.ny
     for c in range(n_classes):
+        # The reference site sits in the middle of the slab in all three directions.
+        parity, s = divmod(c, m)
+        layer = lattice.n_layers // 2 - (lattice.n_layers // 2) % 2 + parity
+        reference = ((layer * ny + ny // 2) * nx + nx // 2) * m + s
         candidates = np.flatnonzero(site_class == c)
-        reference = candidates[np.argmin(np.abs(candidates - middle))]
         shell_off[c] = shell_nbr[reference].astype(np.int64) - reference
-        ext_off[c] = ext[reference].astype(np.int64) - reference
+        reach_off[c] = reach_nbr[reference].astype(np.int64) - reference
         same = (shell_nbr[candidates] - candidates[:, None] == shell_off[c]).all(axis=1)
-        same &= (ext[candidates] - candidates[:, None] == ext_off[c]).all(axis=1)
+        same &= (reach_nbr[candidates] - candidates[:, None] == reach_off[c]).all(axis=1)
+        # Interior sites: their first neighbours are interior-like too (offset check).
+        same &= (
+            lattice.nbr1[candidates] - candidates[:, None] == lattice.nbr1[reference] - reference
+        ).all(axis=1)
         cls[candidates[same]] = c
-    return cls, shell_off, ext_off
+        for d in range(8):
+            hop = lattice.nbr1[reference, d]
+            adjacent[c, d] = np.isin(reach_nbr[reference], lattice.nbr1[hop])
+    return cls, shell_off, reach_off, adjacent
 
 
 @dataclass
@@ -625,6 +687,7 @@ class KmcEngine:
         self.occ = np.full(n + 1, LI, dtype=np.int8)
         self.occ[n] = WALL
         self._nsol1 = np.zeros(n + 1, dtype=np.int16)
+        self._nvac1 = np.zeros(n + 1, dtype=np.int8)
         self._apos = np.full(n + 1, -1, dtype=np.int32)
         self._act = np.zeros(n + 1, dtype=np.int32)
         self._contact = np.zeros(lattice.sites_per_layer, dtype=np.int32)
@@ -654,18 +717,33 @@ class KmcEngine:
         shell_mask = lattice.shell_of_slot < n_shells
         shell_nbr = np.ascontiguousarray(lattice.shell_nbr[:, shell_mask])
         shell_of_slot = np.ascontiguousarray(lattice.shell_of_slot[shell_mask])
+        # Energies (and solute neighbour counts) change up to this shell around a change.
         reach = max(n_shells, 1 if tables.has_solute else 0)
-        if reach:
-            ext = lattice.extended_neighbours(reach)
-        else:
-            ext = np.ascontiguousarray(
-                np.concatenate([np.arange(n + 1, dtype=np.int32)[:, None], lattice.nbr1], axis=1)
-            )
-        gint = np.zeros(2, dtype=np.int64)
+        reach_mask = lattice.shell_of_slot < reach
+        reach_nbr = np.ascontiguousarray(lattice.shell_nbr[:, reach_mask])
+        reach_adj0 = np.ascontiguousarray(lattice.shell_of_slot[reach_mask] == 0)
+        gint = np.zeros(7, dtype=np.int64)
         if sink:
             adjacent = lattice.layer_sites(lattice.n_layers - 2)
-            gint[:] = (adjacent[0], adjacent[-1] + 1)
-        cls, shell_off, ext_off = _offset_classes(lattice, shell_nbr, ext)
+            gint[:2] = (adjacent[0], adjacent[-1] + 1)
+        # Hops of a site in layers plain_lo..plain_hi only reach layers >= 1 whose boundaries
+        # carry no interlayer barrier; shells of a site in field_lo..field_hi never reach L1
+        # (nor wrap around a periodic z).
+        special = np.flatnonzero(np.isfinite(tables.kra_interlayer))
+        n_l = lattice.n_layers
+        gint[2] = max(2, int(special.max()) + 2 if len(special) else 2)
+        gint[3] = n_l - 2
+        spacing = lattice.layer_spacing
+        reach_dl = (
+            int(np.abs(np.round(lattice.shell_vectors[:, 2] / spacing)).max())
+            if lattice.shell_vectors.shape[0]
+            else 0
+        )
+        gint[4] = reach_dl + 1
+        gint[5] = n_l - 1 - reach_dl if lattice.periodic_z else n_l - 1
+        # Neighbours of sites of these layers may be Li atoms next to the reservoir.
+        gint[6] = lattice.layer_sites(n_l - 3)[0] if sink else n + 1
+        cls, shell_off, reach_off, reach_adjx = _offset_classes(lattice, shell_nbr, reach_nbr)
         kra_boundary = np.full(lattice.n_layers, -1.0)
         finite = np.isfinite(tables.kra_interlayer)
         kra_boundary[: len(finite)][finite] = tables.kra_interlayer[finite]
@@ -673,20 +751,22 @@ class KmcEngine:
             lattice.nbr1,
             shell_nbr,
             shell_of_slot,
-            ext,
+            reach_nbr,
             lattice.layer.astype(np.int16),
             cls,
             shell_off,
-            ext_off,
+            reach_off,
             gint,
             np.ascontiguousarray(lattice.hop_vectors),
             kra_boundary,
+            reach_adj0,
+            reach_adjx,
         )
 
     def _allocate_events(self, capacity: int) -> None:
         """(Re)allocate the event list and sum tree for ``capacity`` active sites."""
         # Never more than every site plus the safety margin the kernel keeps free.
-        margin = 2 * self._geo[3].shape[1] + 4
+        margin = 2 * (self._geo[3].shape[1] + 1) * 9 + 4
         ceiling = 1 << math.ceil(math.log2(self.n_sites + margin + 8))
         size = 64
         while size < capacity:
@@ -717,6 +797,7 @@ class KmcEngine:
             self._disp,
             self._scratch,
             self._istate,
+            self._nvac1,
         )
 
     # ------------------------------------------------------------------ state
@@ -833,7 +914,7 @@ class KmcEngine:
         elif self.site_rates(site)[slot] <= 0.0:
             msg = f"event (site {site}, slot {slot}) has zero rate"
             raise ValueError(msg)
-        margin = 2 * self._geo[3].shape[1] + 4
+        margin = 2 * (self._geo[3].shape[1] + 1) * 9 + 4
         if int(self._istate[I_NACT]) + margin > self._tree.shape[0] // 2:
             self._allocate_events(2 * self._tree.shape[0])
         return self._call(MODE_FORCED, forced_site=site, forced_slot=slot)

@@ -295,34 +295,3 @@ class SlabLattice:
         self.inplane_vectors = flat[np.abs(lengths - lengths.min()) < _TOL]
         self.inplane_distance = float(lengths.min())
         self.inplane_nbr = self.neighbours(self.inplane_vectors)[: self.sites_per_layer]
-
-    def extended_neighbours(self, n_shells: int) -> np.ndarray:
-        """Sites whose event rates can change when the occupancy of a site changes.
-
-        A change at site x shifts the energies of x and its neighbours up to shell
-        ``n_shells``; an event of a site y uses the energies of y and of its first
-        neighbours. The affected sites are therefore x + ({0} U shells) + ({0} U first
-        shell), the first column being x itself.
-
-        Parameters
-        ----------
-        n_shells
-            Range of the energy changes (at least 1).
-
-        Returns
-        -------
-        numpy.ndarray
-            int32 array (n_sites + 1, k).
-        """
-        rotation = _ROTATIONS[self.facet]
-        a = self.lattice_constant
-        shells = [shell @ rotation.T * a for shell in bcc_lattice_vectors(max(n_shells, 1))]
-        reach = np.concatenate([np.zeros((1, 3)), *shells[: max(n_shells, 1)]])
-        step = np.concatenate([np.zeros((1, 3)), shells[0]])
-        combined = (reach[:, None, :] + step[None, :, :]).reshape(-1, 3)
-        keys = np.round(combined / (0.5 * a / math.sqrt(2)) * 1e4).astype(np.int64)
-        _, first = np.unique(keys, axis=0, return_index=True)
-        unique = combined[np.sort(first)]
-        norms = np.linalg.norm(unique, axis=1)
-        unique = unique[np.argsort(norms, kind="stable")]
-        return self.neighbours(unique)

@@ -1,0 +1,201 @@
+"""Events per second of the stripping KMC kernel on one core, slabs of >= 1e5 sites.
+
+Scenarios (each a bcc(100) slab of 32 x 32 x 100 = 102,400 sites, plus the reservoir layer
+where there is one):
+
+- ``dilute-layers``: 100 vacancies, layer formation energies only (no pair interactions),
+  no stripping, no reservoir: the bare hop loop;
+- ``dilute-divacancy``: as above with divacancy binding at the 1st and 2nd shell;
+- ``li-li2s-stripping``: Li/Li2S-like energetics (L1 vacancies favoured, divacancy binding,
+  interlayer barrier), reservoir, stripping at 1 mA/cm^2 with acceleration 1e6, starting
+  from a full interface: a mix of hops, stripping and reservoir events with a growing
+  vacancy population at the interface;
+- ``li-mg-stripping``: as above with 3 at.% Mg (segregation, solute-vacancy interaction up
+  to the 3rd shell, solute hops).
+
+The kernel is compiled (or loaded from numba's cache) and warmed up before timing. Both
+wall-clock and process CPU time are reported: on a shared machine the CPU-time rate is the
+better estimate of what one uncontended core does. Writes benchmarks/results/kmc_events.json.
+
+Run: ``NUMBA_NUM_THREADS=1 .venv/bin/python benchmarks/kmc_events.py [--seconds 10]``.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import numba
+import numpy as np
+
+from anodefree.analysis.exports.kmc import KmcExport
+from anodefree.models.kmc.engine import STATUS_CONTACT_LOST, VAC, KmcEngine
+from anodefree.models.kmc.lattice import SlabLattice
+from anodefree.models.kmc.parameters import compile_tables
+from anodefree.models.kmc.runner import initial_occupancy
+from anodefree.models.kmc.timescale import strip_rate_per_site
+
+A = 3.44
+NX = NY = 32
+N_LAYERS = 100
+TARGET_EVENTS_PER_SECOND = 2e6
+KMCOS_STEPS_PER_SECOND = 6.6e5
+
+
+def _export(name: str) -> KmcExport:
+    common = {
+        "lattice_constant": A,
+        "vacancy_formation_bulk": 0.50,
+        "li_hop_barrier": 0.055,
+        "attempt_frequency": 5e12,
+    }
+    if name == "dilute-layers":
+        return KmcExport.from_numbers(
+            system=name, vacancy_formation_by_layer=[0.30, 0.45], **common
+        )
+    if name == "dilute-divacancy":
+        return KmcExport.from_numbers(
+            system=name,
+            vacancy_formation_by_layer=[0.30, 0.45],
+            divacancy_binding_bulk={1: 0.05, 2: 0.03},
+            **common,
+        )
+    li_li2s = {
+        "vacancy_formation_by_layer": [0.30, 0.45, 0.49],
+        "divacancy_binding_bulk": {1: 0.02, 2: 0.05},
+        "interlayer_barriers": {(1, 2): (0.20, 0.05)},
+    }
+    if name == "li-li2s-stripping":
+        return KmcExport.from_numbers(system=name, **li_li2s, **common)
+    return KmcExport.from_numbers(
+        system=name,
+        solute="Mg",
+        solute_fraction=0.03,
+        segregation_by_layer=[-0.15, -0.03],
+        solute_vacancy_bulk={1: 0.03, 2: 0.01, 3: 0.005},
+        solute_vacancy_interface={1: 0.08},
+        li_hop_barrier_near_solute=0.061,
+        solute_hop_barrier=0.102,
+        **li_li2s,
+        **common,
+    )
+
+
+def _engine(name: str, seed: int = 0) -> tuple[KmcEngine, float]:
+    export = _export(name)
+    stripping = name.endswith("stripping")
+    n_total = N_LAYERS + (1 if stripping else 0)
+    with_solute = export.solute is not None
+    tables = compile_tables(export, temperature=298.15, n_layers=n_total, with_solute=with_solute)
+    lattice = SlabLattice("100", A, NX, NY, n_total, n_shells=max(tables.n_shells, 1))
+    engine = KmcEngine(lattice, tables, sink=stripping, seed=seed)
+    rng = np.random.default_rng(seed)
+    occ = initial_occupancy(
+        lattice,
+        tables,
+        n_active=N_LAYERS,
+        sink=stripping,
+        solute_fraction=export.solute.atomic_fraction if with_solute else 0.0,
+        solute_init="equilibrium",
+        vacancy_init="none",
+        rng=rng,
+    )
+    strip_rate = 0.0
+    if stripping:
+        strip_rate = 1e6 * strip_rate_per_site(1.0, lattice.area_per_site) * lattice.sites_per_layer
+    else:
+        active = np.flatnonzero(occ == 1)
+        occ[rng.choice(active, 100, replace=False)] = VAC
+    engine.set_configuration(occ)
+    return engine, strip_rate
+
+
+def measure(name: str, seconds: float) -> dict:
+    """Time the kernel on one scenario for about ``seconds`` of CPU time."""
+    engine, strip_rate = _engine(name)
+    start = engine.occupancy()
+    engine.run(200_000, strip_rate=strip_rate)  # compile or load, and warm up
+    events = restarts = stripped = 0
+    cpu = wall = 0.0
+    while cpu < seconds:
+        before = engine.counters.events
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        status = engine.run(1_000_000, strip_rate=strip_rate)
+        cpu += time.process_time() - cpu0
+        wall += time.perf_counter() - wall0
+        events += engine.counters.events - before
+        if status == STATUS_CONTACT_LOST:
+            # The interface is used up: start again from a full one (not timed).
+            stripped += engine.counters.stripped
+            engine.set_configuration(start)
+            restarts += 1
+    counters = engine.counters
+    return {
+        "scenario": name,
+        "sites": engine.n_sites,
+        "events": events,
+        "cpu_seconds": cpu,
+        "wall_seconds": wall,
+        "events_per_cpu_second": events / cpu,
+        "events_per_wall_second": events / wall,
+        "vacancies_at_end": int(engine.vacancies_by_layer().sum()),
+        "stripped": stripped + counters.stripped,
+        "restarts_after_contact_loss": restarts,
+        "solute_hops": counters.solute_hops,
+    }
+
+
+def main() -> None:
+    """Run every scenario, print the table and write the JSON result."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="CPU seconds per scenario")
+    args = parser.parse_args()
+    names = ["dilute-layers", "dilute-divacancy", "li-li2s-stripping", "li-mg-stripping"]
+    load_before = os.getloadavg()[0]
+    rows = [measure(name, args.seconds) for name in names]
+    load_after = os.getloadavg()[0]
+    header = f"{'scenario':<20} {'sites':>8} {'events':>11} {'ev/s (cpu)':>11} {'ev/s (wall)':>12}"
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        print(
+            f"{row['scenario']:<20} {row['sites']:>8} {row['events']:>11} "
+            f"{row['events_per_cpu_second']:>11.3g} {row['events_per_wall_second']:>12.3g}"
+        )
+    print(
+        f"target {TARGET_EVENTS_PER_SECOND:.2g} events/s; kmcos publishes "
+        f"{KMCOS_STEPS_PER_SECOND:.2g} steps/s; load average {load_before:.1f} -> "
+        f"{load_after:.1f} on {os.cpu_count()} cores"
+    )
+    result = {
+        "benchmark": "kmc_events",
+        "description": "events per second of the stripping KMC kernel, one thread",
+        "target_events_per_second": TARGET_EVENTS_PER_SECOND,
+        "reference": {"kmcos_steps_per_second": KMCOS_STEPS_PER_SECOND},
+        "slab": {"facet": "100", "nx": NX, "ny": NY, "layers": N_LAYERS},
+        "numba_num_threads": int(os.environ["NUMBA_NUM_THREADS"]),
+        "numba": numba.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "machine": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "load_average_before_after": [load_before, load_after],
+        "note": "a load average above the core count means the machine was shared during "
+        "the measurement; events per CPU second is then the better single-core estimate",
+        "rows": rows,
+    }
+    out = Path(__file__).parent / "results" / "kmc_events.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"written {out}")
+
+
+if __name__ == "__main__":
+    main()
