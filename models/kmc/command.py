@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from anodefree.errors import AnodefreeError, ConfigError
-from anodefree.models.kmc.documents import KmcResult, KmcSettings
-from anodefree.models.kmc.runner import RunProgress, run_kmc
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from anodefree.models.kmc.documents import KmcResult
+    from anodefree.models.kmc.runner import RunProgress
+
+# The command module imports nothing heavy (numba, scipy, the kernel) until the command runs,
+# so that registering it in the CLI costs nothing.
 
 
 def parse_size(size: str) -> tuple[int, int, int]:
@@ -32,6 +36,8 @@ def parse_size(size: str) -> tuple[int, int, int]:
 
 
 def _summary(result: KmcResult, console: Console) -> None:
+    from rich.table import Table
+
     ts = result.timescale
     table = Table(title=f"KMC stripping of {result.system}", show_header=False)
     final = result.samples[-1]
@@ -138,6 +144,12 @@ def kmc_command(
     ] = True,
 ) -> None:
     """Run the kinetic Monte Carlo model of stripping from an export file."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from anodefree.models.kmc.documents import KmcSettings
+    from anodefree.models.kmc.runner import run_kmc
+
     console = Console()
     try:
         nx, ny, n_layers = parse_size(size)

@@ -239,6 +239,11 @@ class KmcRun:
             strict=settings.strict,
         )
         facet = settings.facet or export.metal_facet
+        if facet != export.metal_facet:
+            self.tables.assumptions.append(
+                f"the slab exposes bcc({facet}) but the export's layer energies were computed "
+                f"for bcc({export.metal_facet})"
+            )
         self.lattice = SlabLattice(
             facet,
             export.lattice_constant.value,
