@@ -56,8 +56,10 @@ class KmcSettings(BaseModel):
     )
     solute_init: Literal["equilibrium", "random"] = Field(
         "equilibrium",
-        description="Initial solute placement: Fermi-Dirac occupancy of the layer segregation "
-        "energies at the run temperature, or uniformly random.",
+        description="Initial solute placement: 'equilibrium' gives each layer the Fermi-Dirac "
+        "fraction of its segregation energy at the solute chemical potential of the alloy far "
+        "from the interface (nominal fraction), at the run temperature; 'random' the nominal "
+        "fraction everywhere.",
     )
     vacancy_init: Literal["equilibrium", "none"] = Field(
         "equilibrium",

@@ -71,7 +71,7 @@ STATUS_NAMES = {
     STATUS_STRIP_TARGET: "stripping target reached",
     STATUS_TIME_LIMIT: "time limit reached",
     STATUS_NO_EVENTS: "no event possible",
-    STATUS_CONTACT_LOST: "contact lost: no Li left in L1 to strip",
+    STATUS_CONTACT_LOST: "no Li left in L1 to strip (L1 holds only vacancies and solute)",
     STATUS_GROW: "event list full (internal; the engine grows it and continues)",
 }
 

@@ -125,15 +125,6 @@ def _place_count(
     return np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.int64)
 
 
-def _largest_remainder(expected: np.ndarray, total: int) -> np.ndarray:
-    counts = np.floor(expected).astype(np.int64)
-    remainder = total - int(counts.sum())
-    if remainder > 0:
-        order = np.argsort(-(expected - counts), kind="stable")
-        counts[order[:remainder]] += 1
-    return counts
-
-
 def initial_occupancy(
     lattice: SlabLattice,
     tables: KmcTables,
@@ -160,8 +151,9 @@ def initial_occupancy(
     solute_fraction
         Solute atomic fraction of the simulated layers.
     solute_init
-        ``"equilibrium"`` (Fermi-Dirac over the layer segregation energies, exact total)
-        or ``"random"``.
+        ``"equilibrium"``: each layer holds the Fermi-Dirac fraction of its segregation
+        energy at the solute chemical potential of the alloy with ``solute_fraction`` far from
+        the interface (the count rounded at random); ``"random"``: that fraction everywhere.
     vacancy_init
         ``"equilibrium"`` (each non-solute site vacant with the Fermi-Dirac probability of
         its layer formation energy) or ``"none"``.
@@ -178,20 +170,19 @@ def initial_occupancy(
         occ[lattice.layer_sites(lattice.n_layers - 1)] = SINK
     per_layer = lattice.sites_per_layer
     layers = [lattice.layer_sites(i) for i in range(n_active)]
-    n_solute = round(solute_fraction * n_active * per_layer)
-    if n_solute:
-        energies = tables.segregation_by_layer[:n_active]
+    if solute_fraction > 0:
         if solute_init == "random":
-            expected = np.full(n_active, n_solute / n_active)
+            expected = np.full(n_active, solute_fraction * per_layer)
         else:
-            lo, hi = energies.min() - 50 * tables.kT, energies.max() + 50 * tables.kT
-            for _ in range(200):
-                mu = 0.5 * (lo + hi)
-                total = per_layer * fermi_layer_occupancy(energies, tables.kT, mu).sum()
-                lo, hi = (mu, hi) if total < n_solute else (lo, mu)
-            expected = per_layer * fermi_layer_occupancy(energies, tables.kT, 0.5 * (lo + hi))
-        counts = np.minimum(_largest_remainder(expected, n_solute), per_layer)
-        occ[_place_count(rng, layers, counts)] = SOL
+            # Exchange equilibrium with the alloy far from the interface, where the solute
+            # fraction is the nominal one: the chemical potential mu of the solute (relative to
+            # Li) makes a layer without segregation energy hold exactly that fraction.
+            mu = tables.kT * np.log(solute_fraction / (1.0 - solute_fraction))
+            energies = tables.segregation_by_layer[:n_active]
+            expected = per_layer * fermi_layer_occupancy(energies, tables.kT, mu)
+        whole = np.floor(expected)
+        counts = (whole + (rng.random(n_active) < expected - whole)).astype(np.int64)
+        occ[_place_count(rng, layers, np.minimum(counts, per_layer))] = SOL
     if vacancy_init == "equilibrium":
         probability = fermi_layer_occupancy(tables.formation_by_layer[:n_active], tables.kT, 0.0)
         for index, sites in enumerate(layers):
