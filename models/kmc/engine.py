@@ -22,7 +22,8 @@ if E_KRA < |dE| / 2 the downhill hop is barrier-free and the uphill hop costs dE
 Energies are kept as per-site fields: phi(x) is the energy of a vacancy placed at x (its layer
 formation energy plus its interactions with the solutes and with the other vacancies present),
 psi(x) that of a solute at x (segregation energy plus interactions with the vacancies). They
-are updated incrementally when an occupancy changes, so dE of any event costs O(1):
+are updated incrementally when an occupancy changes, as exact integers in units of 1e-12 eV
+(:data:`ENERGY_QUANTUM`), so dE of any event costs O(1) and never drifts:
 
 - Li at u hops into vacancy v:      dE = phi(u) - phi(v) - V_vv(u, v)
 - solute at u hops into vacancy v:  dE = psi(v) - psi(u) + phi(u) - phi(v) - V_vv(u, v)
@@ -90,6 +91,16 @@ STATUS_NAMES = {
 N_ISTATE = 9
 
 _MASK64 = (1 << 64) - 1
+
+ENERGY_QUANTUM = 1e-12
+"""Energies in the kernel are integers in units of 1e-12 eV: the incremental sums of pair
+energies are exact (no rounding drift, identical environments give identical energies),
+and the rounding of the inputs changes rates by less than 1e-10 relative."""
+
+
+def quantize(energies: np.ndarray) -> np.ndarray:
+    """Energies in eV as integers in units of :data:`ENERGY_QUANTUM`."""
+    return np.round(np.asarray(energies, dtype=float) / ENERGY_QUANTUM).astype(np.int64)
 
 
 def seed_state(seed: int) -> np.ndarray:
@@ -194,6 +205,7 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
         par[4],
         par[5],
     )
+    quantum = par[6]
     leaf0 = tree.shape[0] // 2
     dummy = occ.shape[0] - 1
     n_sites = dummy
@@ -218,8 +230,8 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
             nvl[lay] = 0
         for x in range(n_sites + 1):
             lx = layer[x]
-            phi[x] = ef_layer[lx] if lx >= 0 else 0.0
-            psi[x] = eseg_layer[lx] if lx >= 0 else 0.0
+            phi[x] = ef_layer[lx] if lx >= 0 else 0
+            psi[x] = eseg_layer[lx] if lx >= 0 else 0
             nsol1[x] = 0
             nvac1[x] = 0
             apos[x] = -1
@@ -353,7 +365,6 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
             deep = lx >= field_lo and lx <= field_hi
             for phase in range(2):
                 sp = old if phase == 0 else new
-                sign = -1.0 if phase == 0 else 1.0
                 isign = -1 if phase == 0 else 1
                 if sp == VAC:
                     acc[lx] += nvl[lx] * (t - tl[lx])
@@ -364,14 +375,14 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                     for kk in range(n_shell):
                         y = x + shell_off[cx, kk] if cx >= 0 else shell_nbr[x, kk]
                         var = 0 if deep else (1 if (lx == 0 or layer[y] == 0) else 0)
-                        phi[y] += sign * vv[var, shell_of_slot[kk]]
+                        phi[y] += isign * vv[var, shell_of_slot[kk]]
                         if has_solute:
-                            psi[y] += sign * sv[var, shell_of_slot[kk]]
+                            psi[y] += isign * sv[var, shell_of_slot[kk]]
                 elif sp == SOL:
                     for kk in range(n_shell):
                         y = x + shell_off[cx, kk] if cx >= 0 else shell_nbr[x, kk]
                         var = 0 if deep else (1 if (lx == 0 or layer[y] == 0) else 0)
-                        phi[y] += sign * sv[var, shell_of_slot[kk]]
+                        phi[y] += isign * sv[var, shell_of_slot[kk]]
                     for dd in range(8):
                         nsol1[nbr1[x, dd]] += isign
                 elif sp == LI and lx == 0:
@@ -470,6 +481,12 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                 fy = phi[y]
                 ly = layer[y]
                 plain = ly >= plain_lo and ly <= plain_hi
+                # Neighbouring slots often share barrier and energy change (a vacancy in
+                # plain bulk: all eight); the exponential is then reused, exactly.
+                last_kra = -1.0
+                last_dE = 0.0
+                last_nu = 0.0
+                last_r = 0.0
                 for dd in range(8):
                     u = nbr1[y, dd]
                     ou = occ[u]
@@ -483,18 +500,20 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                     var = 0 if plain else (1 if (ly == 0 or lu == 0) else 0)
                     if o == VAC:
                         if ou == SOL:
-                            dE = psi[y] - psi[u] + phi[u] - fy - vv[var, 0] + 2.0 * sv[var, 0]
+                            dE = (
+                                psi[y] - psi[u] + phi[u] - fy - vv[var, 0] + 2 * sv[var, 0]
+                            ) * quantum
                             kra = kra_sol
                             nu = nu_sol
                             valid = True
                         elif ou == LI:
-                            dE = phi[u] - fy - vv[var, 0]
+                            dE = (phi[u] - fy - vv[var, 0]) * quantum
                             li_like = True
                         elif ou == SINK:
-                            dE = -fy
+                            dE = -fy * quantum
                             li_like = True
                     elif ou == SINK:
-                        dE = fy
+                        dE = fy * quantum
                         li_like = True
                     if li_like:
                         kra = -1.0
@@ -506,8 +525,12 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                                 kra = kra_near
                         valid = True
                     if valid:
-                        ea = max(kra + 0.5 * dE, dE, 0.0)
-                        r = nu * math.exp(-ea * inv_kT)
+                        if kra == last_kra and dE == last_dE and nu == last_nu:
+                            r = last_r
+                        else:
+                            ea = max(kra + 0.5 * dE, dE, 0.0)
+                            r = nu * math.exp(-ea * inv_kT)
+                            last_kra, last_dE, last_nu, last_r = kra, dE, nu, r
                     scratch[dd] = r
                     total += r
             k = apos[y]
@@ -672,15 +695,16 @@ class KmcEngine:
                 tables.kra_li_bulk,
                 tables.kra_li_near_solute,
                 tables.kra_solute,
+                ENERGY_QUANTUM,
             ]
         )
-        self._phi = np.zeros(n + 1)
-        self._psi = np.zeros(n + 1)
+        self._phi = np.zeros(n + 1, dtype=np.int64)
+        self._psi = np.zeros(n + 1, dtype=np.int64)
         self._ener = (
             self._phi,
             self._psi,
-            tables.vv_pair,
-            tables.sv_pair,
+            quantize(tables.vv_pair),
+            quantize(tables.sv_pair),
             self._par,
             tables.has_solute,
         )
@@ -702,7 +726,7 @@ class KmcEngine:
         self._istate = np.zeros(N_ISTATE, dtype=np.int64)
         self._fstate = np.zeros(1)
         self._t_average_start = 0.0
-        self._base = (tables.formation_by_layer, tables.segregation_by_layer)
+        self._base = (quantize(tables.formation_by_layer), quantize(tables.segregation_by_layer))
         self._allocate_events(1024)
         initial = np.full(n, LI, dtype=np.int8)
         if sink:
@@ -837,10 +861,10 @@ class KmcEngine:
         self.rebuild()
 
     def rebuild(self) -> None:
-        """Recompute fields, contact list, layer counts, rates and the sum tree.
+        """Recompute fields, contact list, layer counts, rates and the sum tree (O(N)).
 
-        Incremental updates keep all of these exact up to floating-point rounding; a rebuild
-        (cheap, O(N)) removes that rounding drift. Time averages are not disturbed.
+        Incremental updates keep all of these exact (integer energies), so a rebuild only
+        serves tests and configuration changes. Time averages are not disturbed.
         """
         while True:
             n_act = self._call(MODE_REBUILD)
@@ -967,7 +991,7 @@ class KmcEngine:
     @property
     def vacancy_field(self) -> np.ndarray:
         """Energy in eV of a vacancy at each site, given the rest of the configuration."""
-        return self._phi[: self.n_sites].copy()
+        return self._phi[: self.n_sites] * ENERGY_QUANTUM
 
     @property
     def vacancy_displacement(self) -> np.ndarray:

@@ -384,7 +384,6 @@ class KmcRun:
                 )
             if status == STATUS_STRIP_TARGET:
                 index += 1
-                self.engine.rebuild()
                 self.sample()
                 if index in snapshot_at:
                     self._snapshot()
