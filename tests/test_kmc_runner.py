@@ -137,3 +137,23 @@ def test_parse_size():
     assert parse_size("24x16X60") == (24, 16, 60)
     with pytest.raises(ValueError, match="24x24"):
         parse_size("24x24")
+
+
+def test_model_never_imports_the_workflows():
+    # The KMC reads export files only; importing and running it must not pull in the
+    # workflow layer (nor the store). A fresh interpreter shows what the import chain loads.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import anodefree.models.kmc.command, anodefree.models.kmc.runner\n"
+        "import anodefree.models.kmc.plots\n"
+        "bad = sorted(m for m in sys.modules if m.startswith(('anodefree.workflows', 'jobflow',"
+        " 'atomate2', 'maggma')))\n"
+        "print(','.join(bad))\n"
+    )
+    done = subprocess.run(  # noqa: S603 - our own code in this interpreter
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.strip() == ""
