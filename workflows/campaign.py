@@ -139,7 +139,7 @@ def run_campaign(
         )
     _remove_empty_folders(run_dir)
     counts = monitor.counts
-    expected = {job.uuid for job in plan.flow.jobs}
+    expected = {job.uuid for job, _ in plan.flow.iterflow()}
     return CampaignRun(
         campaign=config.name,
         run_id=plan.run_id,

@@ -1,0 +1,53 @@
+"""Shared fixtures: isolated settings, stores and the cheap toy engine."""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+
+import pytest
+
+# Keep tests independent of the developer's own settings and MongoDB.
+os.environ["ANODEFREE_SETTINGS"] = os.devnull + ".absent"
+os.environ.pop("ANODEFREE_MONGODB_URI", None)
+# A fixed thread count for torch and numba makes timings and numbers reproducible.
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+logging.getLogger("jobflow").setLevel(logging.ERROR)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_data_dir(tmp_path, monkeypatch):
+    """Every test gets its own data folder (embedded store, run folders)."""
+    monkeypatch.setenv("ANODEFREE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def morse():
+    """The toy pair-potential engine (milliseconds per calculation)."""
+    from anodefree.workflows.engines.registry import get_engine
+
+    return get_engine("morse")
+
+
+@pytest.fixture
+def memory_store():
+    """A connected in-memory JobStore."""
+    from anodefree.workflows.stores import StoreSettings, make_job_store
+
+    store = make_job_store(StoreSettings(backend="memory"))
+    store.connect()
+    return store
+
+
+@pytest.fixture
+def embedded_store(tmp_path):
+    """A connected embedded (montydb) JobStore in a temporary folder."""
+    from anodefree.workflows.stores import StoreSettings, make_job_store
+
+    store = make_job_store(StoreSettings(backend="embedded", path=tmp_path / "store"))
+    store.connect()
+    return store
