@@ -74,6 +74,18 @@ def run_documents(store: JobStore, run_id: str) -> list[BaseModel]:
 
 def run_calculations(store: JobStore, run_id: str) -> list[CalculationResult]:
     """Return every calculation result a run returned (computed or reused)."""
+    return [result for _, result in run_calculations_by_stage(store, run_id)]
+
+
+def run_calculations_by_stage(
+    store: JobStore, run_id: str
+) -> list[tuple[str | None, CalculationResult]]:
+    """Return (campaign stage, result) for every calculation a run returned."""
     criteria = {"metadata.run_id": run_id, "output.@class": "CalculationResult", **_NOT_COPIES}
-    docs = store.query(criteria, properties=["output"], load=True)
-    return [r for r in (_decode(doc["output"]) for doc in docs) if isinstance(r, CalculationResult)]
+    docs = store.query(criteria, properties=["output", "metadata"], load=True)
+    pairs = []
+    for doc in docs:
+        result = _decode(doc["output"])
+        if isinstance(result, CalculationResult):
+            pairs.append((doc.get("metadata", {}).get("stage"), result))
+    return pairs

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from importlib.metadata import PackageNotFoundError, version
+
+# Optimizers and cell filters work on small matrices, where a multithreaded OpenBLAS is
+# several times slower than one thread (and much worse on a busy machine). Torch models
+# use their own thread pool; set OPENBLAS_NUM_THREADS yourself to override this default.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 try:
     __version__ = version("anodefree")

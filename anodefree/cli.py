@@ -273,8 +273,10 @@ def show_config(config: ConfigArg = "default") -> None:
 def _register_model_commands() -> None:
     """Attach the mesoscale-model commands (they import nothing heavy until run)."""
     from anodefree.models.continuum.command import continuum_command
+    from anodefree.models.kmc.command import kmc_command
 
     app.command("continuum")(continuum_command)
+    app.command("kmc")(kmc_command)
 
 
 _register_model_commands()

@@ -13,6 +13,7 @@ os.environ["ANODEFREE_SETTINGS"] = os.devnull + ".absent"
 os.environ.pop("ANODEFREE_MONGODB_URI", None)
 # A fixed thread count for torch and numba makes timings and numbers reproducible.
 os.environ.setdefault("OMP_NUM_THREADS", "2")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 logging.getLogger("jobflow").setLevel(logging.ERROR)

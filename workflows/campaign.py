@@ -60,26 +60,38 @@ def build_campaign(config: CampaignConfig, run_id: str | None = None) -> Campaig
     run_id = run_id or uuid.uuid4().hex[:12]
     engine, relax = config.engine, config.relax
     stages: dict[str, int] = {}
+    flows: list[Flow] = []
+
+    def add(stage: str, new: list[Flow], planned: int) -> None:
+        for item in new:
+            item.update_metadata({"stage": stage}, dynamic=True)
+        flows.extend(new)
+        stages[stage] = planned
+
     bulk = BulkReferenceMaker(engine=engine, relax=relax, phases=config.bulk.phases).make()
-    stages["bulk"] = len(config.bulk.phases)
+    add("bulk", [bulk], len(config.bulk.phases))
     li_bulk = bulk.output["results"]["Li"]
-    flows: list[Flow] = [bulk]
     if config.bulk_vacancy:
         sizes = config.bulk_vacancy.repetitions
-        flows.append(BulkVacancyMaker(engine=engine, relax=relax, repetitions=sizes).make(li_bulk))
-        stages["bulk vacancy"] = 2 * len(sizes)
+        maker = BulkVacancyMaker(engine=engine, relax=relax, repetitions=sizes)
+        add("bulk vacancy", [maker.make(li_bulk)], 2 * len(sizes))
     if config.solute_vacancy:
         section = config.solute_vacancy
-        for solute in section.solutes:
-            maker = SoluteVacancyMaker(
+        makers = [
+            SoluteVacancyMaker(
                 engine=engine,
                 relax=relax,
                 solute=solute,
                 repetitions=section.repetitions,
                 shells=section.shells,
             )
-            flows.append(maker.make(li_bulk))
-        stages["solute-vacancy"] = len(section.solutes) * (3 + len(section.shells))
+            for solute in section.solutes
+        ]
+        add(
+            "solute-vacancy",
+            [m.make(li_bulk) for m in makers],
+            len(section.solutes) * (3 + len(section.shells)),
+        )
     flow = Flow(flows, name=config.name)
     flow.update_metadata(
         {"campaign": config.name, "run_id": run_id, "engine": engine.name}, dynamic=True
