@@ -1,0 +1,1444 @@
+"""Migration flows: climbing-image NEB, attempt frequencies and vacancy diffusivities.
+
+Building blocks, each a cached job in the pattern of
+:class:`~anodefree.workflows.calculation.CalculationMaker` (look the result up in the store
+by its identity; compute only when it is not there):
+
+- :class:`NebMaker`: a climbing-image NEB between two relaxed endpoints. It interpolates
+  the band (IDPP or linear, minimum-image convention) and runs atomate2's
+  ``ForceFieldNebFromImagesMaker`` (through :class:`EngineNebMaker`, which takes the
+  calculator from the engine and uses ASE's ``improvedtangent`` method, never the legacy
+  ``aseneb``), then reads atomate2's ``NebResult`` into a :class:`NebCalculation`.
+- :class:`NormalModesMaker`: harmonic normal modes of one structure by finite
+  displacements through the engine's ASE calculator, with phonopy (every atom,
+  symmetry-reduced) or by central differences of a subset of atoms (the rest frozen).
+- :class:`MigrationHopMaker`: one hop from any two endpoint structures with the same site
+  order: endpoint relaxations (``CalculationMaker``, cached and shared between hops), NEB,
+  mode analyses and a :class:`MigrationBarrierDocument`.
+
+The campaign stage (:class:`MigrationStage`, :func:`build_migration_stage`) runs the bulk
+hops of bcc Li (self, Mg and Ag exchange, Li next to Mg and Ag) in one supercell and
+assembles a :class:`VacancyDiffusionDocument` with the vacancy formation energy of the
+bulk vacancy stage and the solute-vacancy binding of the solute-vacancy stage.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from ase.calculators.calculator import Calculator, all_changes
+from ase.calculators.singlepoint import SinglePointCalculator
+from ase.mep.neb import NEB, NEBOptimizer
+from ase.optimize import BFGS, FIRE, MDMin
+from atomate2.ase.utils import AseNebInterface
+from atomate2.forcefields.neb import ForceFieldNebFromImagesMaker
+from jobflow import CURRENT_JOB, Flow, Maker, Response, job
+from jobflow.core.job import JobConfig
+from jobflow.core.reference import OnMissing
+from monty.json import MontyDecoder
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pymatgen.io.ase import AseAtomsAdaptor
+
+from anodefree.analysis.documents.migration import (
+    AttemptFrequencyResult,
+    AttemptFrequencySettings,
+    MigrationBarrierDocument,
+    NebCalculation,
+    NebSettings,
+    NormalModes,
+    VacancyDiffusionDocument,
+    binding_energy_from_document,
+    formation_energy_from_documents,
+)
+from anodefree.analysis.energetics import bulk_vacancy_formation_energy, vacancy_formation_energy
+from anodefree.errors import ConfigError, EngineError, StructureError
+from anodefree.provenance import stable_hash
+from anodefree.serialization import MSONModel
+from anodefree.structures.defects import bcc_supercell, check_element, substitute
+from anodefree.structures.neb import (
+    VacancyHop,
+    bcc_vacancy_hop,
+    solute_exchange_hop,
+    solute_neighbour_hop,
+)
+from anodefree.tasks import RelaxSettings
+from anodefree.workflows.calculation import CalculationMaker, _default_engine, structure_key
+from anodefree.workflows.engines.base import AseEngine, Engine
+from anodefree.workflows.vacancy import cubic_lattice_constant
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ase import Atoms
+    from emmet.core.neb import NebResult
+    from jobflow import JobStore
+    from pymatgen.core import Structure
+
+    from anodefree.analysis.documents.calculation import CalculationResult
+    from anodefree.analysis.documents.vacancy import BulkVacancyDocument, SoluteVacancyDocument
+    from anodefree.provenance import CalculatorProvenance
+
+logger = logging.getLogger(__name__)
+
+#: Prefix of the tags :class:`EngineNebMaker` adds to atomate2's ``NebResult``.
+TAG = "anodefree:"
+#: Version of the NEB and mode machinery; part of every cache key.
+MACHINERY_VERSION = "1"
+
+_OPTIMIZERS: dict[str, type] = {"FIRE": FIRE, "BFGS": BFGS, "MDMin": MDMin, "ODE": NEBOptimizer}
+
+
+# ---------------------------------------------------------------------------------------
+# Counting force calls
+# ---------------------------------------------------------------------------------------
+
+
+class CallLog:
+    """Force-call record shared by a calculator and all its (deep) copies."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.members: list[CountingCalculator] = []
+
+    def __deepcopy__(self, memo: dict) -> CallLog:
+        """Share the log between copies."""
+        return self
+
+
+class CountingCalculator(Calculator):
+    """Wrap an ASE calculator, count its evaluations and keep the last results.
+
+    Deep copies (atomate2's NEB gives every image a deep copy) share the wrapped
+    calculator and the :class:`CallLog`, which lists them in creation order. Sharing the
+    wrapped calculator is safe because every evaluation copies its results at once.
+    """
+
+    def __init__(self, inner: Calculator, log: CallLog | None = None) -> None:
+        super().__init__()
+        self.inner = inner
+        self.log = log if log is not None else CallLog()
+        self.calls = 0
+        self.implemented_properties = list(
+            getattr(inner, "implemented_properties", ["energy", "forces"])
+        )
+        self.log.members.append(self)
+
+    def calculate(
+        self,
+        atoms: Atoms | None = None,
+        properties: Sequence[str] | None = None,
+        system_changes: Sequence[str] = tuple(all_changes),
+    ) -> None:
+        """Evaluate the wrapped calculator (energy, forces and whatever else it gives)."""
+        super().calculate(atoms, properties, system_changes)
+        wanted = [p for p in ("energy", "forces", "stress") if p in self.implemented_properties]
+        self.inner.calculate(self.atoms.copy(), wanted, list(all_changes))
+        self.results = dict(self.inner.results)
+        self.calls += 1
+        self.log.calls += 1
+
+    def __deepcopy__(self, memo: dict) -> CountingCalculator:
+        """Return a new counter of the same calculator, registered in the same log."""
+        return CountingCalculator(self.inner, self.log)
+
+
+def _find_cached(store: JobStore, key: str, cls: type[BaseModel]) -> Any:
+    """Return the stored output of class ``cls`` with ``cache_key`` equal to ``key``."""
+    doc = store.query_one(
+        {"output.cache_key": key, "output.@class": cls.__name__}, properties=["output"], load=True
+    )
+    if doc is None:
+        return None
+    output = doc["output"]
+    if isinstance(output, dict):
+        output = MontyDecoder().process_decoded(output)
+    return output if isinstance(output, cls) else None
+
+
+def _emit(event: str, label: str, message: str, *args: object, **extra: object) -> None:
+    logger.info(message, *args, extra={"anodefree_event": event, "label": label, **extra})
+
+
+# ---------------------------------------------------------------------------------------
+# NEB
+# ---------------------------------------------------------------------------------------
+
+
+def interpolate_band(
+    initial: Structure, final: Structure, settings: NebSettings
+) -> list[Structure]:
+    """Return the initial band: both endpoints and ``settings.n_images`` images between.
+
+    Linear interpolation with the minimum-image convention, then (for ``"idpp"``) ASE's
+    image-dependent pair potential (``NEB.interpolate(method="idpp")``).
+
+    Raises
+    ------
+    StructureError
+        If the endpoints differ in species order or lattice.
+    """
+    check_endpoints(initial, final)
+    adaptor = AseAtomsAdaptor()
+    start, end = adaptor.get_atoms(initial), adaptor.get_atoms(final)
+    images = [start] + [start.copy() for _ in range(settings.n_images)] + [end]
+    band = NEB(images, method=settings.method)
+    band.interpolate(method=settings.interpolation, mic=True, apply_constraint=False)
+    return [adaptor.get_structure(image) for image in images]
+
+
+def check_endpoints(initial: Structure, final: Structure) -> None:
+    """Check that two endpoints hold the same atoms in the same order and cell."""
+    if len(initial) != len(final):
+        msg = f"NEB endpoints have {len(initial)} and {len(final)} sites"
+        raise StructureError(msg)
+    a = [s.species_string for s in initial]
+    b = [s.species_string for s in final]
+    if a != b:
+        first = next(i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y)
+        msg = f"NEB endpoints differ in species order (site {first}: {a[first]} vs {b[first]})"
+        raise StructureError(msg)
+    if not np.allclose(initial.lattice.matrix, final.lattice.matrix, atol=1e-4):
+        msg = "NEB endpoints have different lattices; relax both at the same fixed cell"
+        raise StructureError(msg)
+
+
+def band_coordinate(images: Sequence[Structure]) -> list[float]:
+    """Cumulative distance along a band in A (all atoms, minimum image)."""
+    distances = [0.0]
+    for a, b in itertools.pairwise(images):
+        frac = b.frac_coords - a.frac_coords
+        frac -= np.round(frac)
+        step = a.lattice.get_cartesian_coords(frac)
+        distances.append(distances[-1] + float(np.sqrt((step**2).sum())))
+    return distances
+
+
+def neb_key(
+    initial: Structure, final: Structure, calculator: CalculatorProvenance, settings: NebSettings
+) -> str:
+    """Identity of a NEB: both endpoints, the calculator and the NEB settings."""
+    return stable_hash(
+        {
+            "initial": structure_key(initial),
+            "final": structure_key(final),
+            "calculator": calculator.fingerprint,
+            "settings": settings.model_dump(mode="json"),
+            "machinery": MACHINERY_VERSION,
+        },
+        length=24,
+    )
+
+
+def final_neb_force(calculators: Sequence[CountingCalculator], neb_kwargs: dict) -> float | None:
+    """Largest NEB force (climbing image included) on the intermediate images, eV/A.
+
+    Rebuilt from the last evaluation of every image (no new force calls).
+    """
+    images = []
+    for calc in calculators:
+        if calc.atoms is None or "forces" not in calc.results:
+            return None
+        atoms = calc.atoms.copy()
+        atoms.calc = SinglePointCalculator(
+            atoms, energy=calc.results["energy"], forces=calc.results["forces"]
+        )
+        images.append(atoms)
+    forces = NEB(images, **neb_kwargs).get_forces()
+    return float(np.sqrt((forces**2).sum(axis=1)).max())
+
+
+@dataclass
+class EngineNebMaker(ForceFieldNebFromImagesMaker):
+    """atomate2's ``ForceFieldNebFromImagesMaker`` with the calculator taken from an engine.
+
+    The band is relaxed by atomate2's ``AseNebInterface`` (ASE ``NEB``); this subclass only
+    chooses the optimizer, counts force calls with a :class:`CountingCalculator` and
+    records, as tags of the ``NebResult``, the force calls, the final largest NEB force
+    and the wall time.
+    """
+
+    name: str = "engine NEB"
+    engine: AseEngine | None = None
+    force_field_name: str = "Forcefield"
+    optimizer: str = "FIRE"
+
+    def __post_init__(self) -> None:
+        """Check the engine and the optimizer."""
+        super().__post_init__()
+        if self.engine is None:
+            raise EngineError("EngineNebMaker needs an engine")
+        if self.optimizer not in _OPTIMIZERS:
+            msg = (
+                f"unknown NEB optimizer {self.optimizer!r}; choose one of {', '.join(_OPTIMIZERS)}"
+            )
+            raise ConfigError(msg)
+        if self.neb_kwargs.get("method", "improvedtangent") == "aseneb":
+            msg = "NEB method 'aseneb' is refused; use 'improvedtangent'"
+            raise ConfigError(msg)
+
+    def _get_calculator(self) -> Calculator:
+        return self.engine.calculator()  # type: ignore[union-attr]
+
+    def run_ase(self, images: list[Structure], prev_dir: str | None = None) -> NebResult:  # noqa: ARG002
+        """Relax the band with atomate2's ``AseNebInterface`` and tag the result."""
+        log = CallLog()
+        counting = CountingCalculator(self.calculator, log)
+        interface = AseNebInterface(
+            calculator=counting,
+            optimizer=_OPTIMIZERS[self.optimizer],
+            fix_symmetry=self.fix_symmetry,
+            symprec=self.symprec,
+        )
+        start = time.perf_counter()
+        result = interface.run_neb(
+            images,
+            steps=self.steps,
+            traj_file=None,
+            neb_doc_kwargs=self.neb_doc_kwargs,
+            neb_kwargs=self.neb_kwargs,
+            optimizer_kwargs=self.optimizer_kwargs,
+            **self.relax_kwargs,
+        )
+        wall = time.perf_counter() - start
+        calculators = log.members[1:]
+        max_force = None
+        if len(calculators) == len(result.images):
+            consistent = all(
+                calc.atoms is not None
+                and np.allclose(calc.atoms.positions, image.cart_coords, atol=1e-6)
+                for calc, image in zip(calculators, result.images, strict=True)
+            )
+            if consistent:
+                max_force = final_neb_force(calculators, self.neb_kwargs)
+        evaluations = max((c.calls for c in calculators[1:-1]), default=0)
+        result.tags = [
+            *(result.tags or []),
+            f"{TAG}force_calls={log.calls}",
+            f"{TAG}evaluations_per_image={evaluations}",
+            f"{TAG}wall_time={wall}",
+            *([f"{TAG}max_neb_force={max_force}"] if max_force is not None else []),
+        ]
+        return result
+
+
+def _tags(result: NebResult) -> dict[str, float]:
+    values = {}
+    for tag in result.tags or []:
+        if tag.startswith(TAG) and "=" in tag:
+            name, value = tag.removeprefix(TAG).split("=", 1)
+            values[name] = float(value)
+    return values
+
+
+@dataclass
+class NebMaker(Maker):
+    """A climbing-image NEB between two relaxed endpoints, reused when already stored.
+
+    Parameters
+    ----------
+    name
+        Job name.
+    engine
+        The calculator engine (an ASE-based one: CHGNet, SevenNet, MACE, GPAW, morse).
+    settings
+        NEB settings (images, interpolation, method, climbing image, springs, fmax).
+    reuse
+        Look the NEB up in the store first.
+    """
+
+    name: str = "neb"
+    engine: Engine = field(default_factory=_default_engine)
+    settings: NebSettings = field(default_factory=NebSettings)
+    reuse: bool = True
+
+    def __post_init__(self) -> None:
+        """Refuse engines without an ASE calculator."""
+        if not isinstance(self.engine, AseEngine):
+            msg = (
+                f"NEB needs an engine with an ASE calculator; {self.engine.name!r} runs only "
+                "through its own atomate2 Makers"
+            )
+            raise EngineError(msg)
+
+    def atomate2_maker(self) -> EngineNebMaker:
+        """Return the atomate2 NEB Maker with these settings."""
+        s = self.settings
+        return EngineNebMaker(
+            name=f"{self.engine.name} NEB",
+            engine=self.engine,
+            steps=s.max_steps,
+            relax_kwargs={"fmax": s.fmax},
+            neb_kwargs={"k": s.spring_constant, "climb": s.climb, "method": s.method},
+            optimizer=s.optimizer,
+        )
+
+    @job(config=JobConfig(expose_store=True))
+    def make(
+        self,
+        initial: CalculationResult,
+        final: CalculationResult,
+        label: str = "",
+        system: str | None = None,
+        moving_index: int | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> NebCalculation | Response:
+        """Return the stored NEB or replace this job by atomate2's NEB and a reader.
+
+        Parameters
+        ----------
+        initial, final
+            The relaxed endpoints (same sites in the same order).
+        label
+            Name of the hop.
+        system, moving_index, metadata
+            Tags copied into the result.
+        """
+        start, end = initial.structure, final.structure
+        check_endpoints(start, end)
+        provenance = self.engine.provenance()
+        key = neb_key(start, end, provenance, self.settings)
+        tags = {"label": label, "system": system, "moving_index": moving_index}
+        store = CURRENT_JOB.store
+        if self.reuse and store is not None:
+            cached = _find_cached(store, key, NebCalculation)
+            if cached is not None:
+                _emit("reused", f"NEB {label}", "reused NEB %s", label)
+                return cached.model_copy(
+                    update={
+                        "reused": True,
+                        "job_uuid": CURRENT_JOB.job.uuid,
+                        "metadata": metadata or {},
+                        **tags,
+                    }
+                )
+        self.engine.check_available()
+        _emit("started", f"NEB {label}", "computing NEB %s", label)
+        images = interpolate_band(start, end, self.settings)
+        inner = self.atomate2_maker().make(images)
+        inner.name = f"{label} [{self.engine.name} NEB]"
+        collect = collect_neb(
+            inner.output,
+            engine=self.engine,
+            settings=self.settings,
+            cache_key=key,
+            source_job_uuid=inner.uuid,
+            metadata=metadata or {},
+            **tags,
+        )
+        collect.name = f"collect NEB {label}"
+        return Response(replace=Flow([inner, collect], output=collect.output, name=label))
+
+
+@job
+def collect_neb(
+    neb_result: NebResult,
+    engine: Engine,
+    settings: NebSettings,
+    cache_key: str,
+    source_job_uuid: str,
+    label: str,
+    system: str | None,
+    moving_index: int | None,
+    metadata: dict[str, Any],
+) -> NebCalculation:
+    """Read atomate2's ``NebResult`` into a :class:`NebCalculation`."""
+    return neb_calculation_from_result(
+        neb_result,
+        calculator=engine.provenance(),
+        settings=settings,
+        cache_key=cache_key,
+        label=label,
+        system=system,
+        moving_index=moving_index,
+        metadata=metadata,
+        source_job_uuid=source_job_uuid,
+        job_uuid=CURRENT_JOB.job.uuid if CURRENT_JOB.job else None,
+    )
+
+
+def neb_calculation_from_result(
+    neb_result: NebResult,
+    *,
+    calculator: CalculatorProvenance,
+    settings: NebSettings,
+    cache_key: str = "",
+    label: str = "",
+    system: str | None = None,
+    moving_index: int | None = None,
+    metadata: dict[str, Any] | None = None,
+    source_job_uuid: str | None = None,
+    job_uuid: str | None = None,
+) -> NebCalculation:
+    """Barriers, profile and convergence of an atomate2 ``NebResult``."""
+    energies = [float(e) for e in neb_result.energies]
+    images = list(neb_result.images)
+    climbing = int(np.argmax(energies))
+    tags = _tags(neb_result)
+    max_force = tags.get("max_neb_force")
+    state = str(getattr(neb_result.state, "value", neb_result.state))
+    messages = []
+    if state != "successful":
+        messages.append(f"optimizer stopped before fmax {settings.fmax} eV/A (state {state})")
+    if max_force is None:
+        messages.append("final NEB forces unavailable")
+    elif max_force > settings.fmax * (1 + 1e-6):
+        messages.append(f"largest NEB force {max_force:.4f} eV/A above fmax {settings.fmax} eV/A")
+    result = NebCalculation(
+        label=label,
+        system=system,
+        calculator=calculator,
+        settings=settings,
+        moving_index=moving_index,
+        images=images,
+        energies=energies,
+        reaction_coordinate=band_coordinate(images),
+        climbing_index=climbing,
+        forward_barrier=energies[climbing] - energies[0],
+        reverse_barrier=energies[climbing] - energies[-1],
+        spline_forward_barrier=neb_result.forward_barrier,
+        converged=not messages,
+        convergence_messages=messages,
+        max_force=max_force,
+        n_steps=int(tags["evaluations_per_image"]) if "evaluations_per_image" in tags else None,
+        n_force_calls=int(tags["force_calls"]) if "force_calls" in tags else None,
+        wall_time=tags.get("wall_time"),
+        cache_key=cache_key,
+        job_uuid=job_uuid,
+        source_job_uuid=source_job_uuid,
+        metadata=dict(metadata or {}),
+    )
+    event = "computed" if result.converged else "unconverged"
+    _emit(
+        event,
+        f"NEB {label}",
+        "%s NEB %s: forward %.4f eV, reverse %.4f eV%s",
+        event,
+        label,
+        result.forward_barrier,
+        result.reverse_barrier,
+        "" if result.converged else f" (NOT CONVERGED: {'; '.join(messages)})",
+        wall_time=result.wall_time,
+    )
+    return result
+
+
+# ---------------------------------------------------------------------------------------
+# Normal modes and attempt frequencies
+# ---------------------------------------------------------------------------------------
+
+
+def _forces(atoms: Atoms, calculator: Calculator) -> np.ndarray:
+    atoms = atoms.copy()
+    atoms.calc = calculator
+    return np.array(atoms.get_forces())
+
+
+def phonopy_modes(
+    structure: Structure,
+    calculator: Calculator,
+    displacement: float,
+    symprec: float,
+    tangent: np.ndarray | None = None,
+    *,
+    central_differences: bool = True,
+) -> dict[str, Any]:
+    """Gamma-point modes of the whole periodic cell by phonopy finite displacements.
+
+    The cell is its own phonopy supercell and primitive cell, so the force constants are
+    the Hessian of the periodic cell. The forces of the undisplaced cell are subtracted
+    from every displaced set (the saddle is a stationary point only to the NEB's fmax),
+    force constants are symmetrised (translational invariance) and the three uniform
+    translations projected out.
+
+    Returns
+    -------
+    dict
+        ``frequencies`` (THz), ``hessian`` (3N x 3N, eV/A^2), ``space_group``,
+        ``n_displacements``, ``n_force_calls``, ``residual_force`` (eV/A) and, given a
+        path ``tangent`` (N x 3, A), ``reaction_mode`` and ``reaction_overlap``.
+    """
+    from phonopy import Phonopy
+    from phonopy.structure.atoms import PhonopyAtoms
+
+    symbols = [site.specie.symbol for site in structure]
+    unitcell = PhonopyAtoms(
+        symbols=symbols, cell=structure.lattice.matrix, scaled_positions=structure.frac_coords
+    )
+    phonon = Phonopy(
+        unitcell,
+        supercell_matrix=np.eye(3, dtype=int),
+        primitive_matrix=None,
+        symprec=symprec,
+        log_level=0,
+    )
+    phonon.generate_displacements(
+        distance=displacement, is_plusminus=True if central_differences else "auto"
+    )
+    adaptor = AseAtomsAdaptor()
+    reference = adaptor.get_atoms(structure)
+    residual = _forces(reference, calculator)
+    sets = []
+    for cell in phonon.supercells_with_displacements:
+        atoms = reference.copy()
+        atoms.set_positions(cell.positions)
+        sets.append(_forces(atoms, calculator) - residual)
+    phonon.forces = np.array(sets)
+    phonon.produce_force_constants(show_drift=False)
+    phonon.symmetrize_force_constants()
+    n = len(structure)
+    fc = np.asarray(phonon.force_constants)
+    hessian = fc.transpose(0, 2, 1, 3).reshape(3 * n, 3 * n)
+    masses = [site.specie.atomic_mass for site in structure]
+    return {
+        **_modes(hessian, masses, tangent, project_translations=True),
+        "hessian": hessian,
+        "space_group": phonon.symmetry.get_international_table(),
+        "n_displacements": len(sets),
+        "n_force_calls": len(sets) + 1,
+        "residual_force": float(np.linalg.norm(residual, axis=1).max()),
+    }
+
+
+def _modes(
+    hessian: np.ndarray,
+    masses: Sequence[float],
+    tangent: np.ndarray | None,
+    *,
+    project_translations: bool,
+) -> dict[str, Any]:
+    """Frequencies of a Hessian and, given a path tangent, the reaction mode."""
+    from anodefree.analysis.diffusion import harmonic_modes, reaction_mode
+
+    frequencies, vectors = harmonic_modes(
+        hessian, masses, project_translations=project_translations
+    )
+    result: dict[str, Any] = {"frequencies": frequencies}
+    if tangent is not None:
+        index, overlap = reaction_mode(vectors, tangent, masses)
+        result |= {"reaction_mode": index, "reaction_overlap": overlap}
+    return result
+
+
+def local_modes(
+    structure: Structure,
+    calculator: Calculator,
+    moving: Sequence[int],
+    displacement: float,
+    tangent: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """Modes of a subset of atoms by central differences, every other atom frozen.
+
+    Returns
+    -------
+    dict
+        ``frequencies`` (THz), ``hessian`` (3M x 3M, eV/A^2), ``n_displacements``,
+        ``n_force_calls``, ``residual_force`` (eV/A) and, given a path ``tangent`` of the
+        moving atoms (M x 3, A), ``reaction_mode`` and ``reaction_overlap``.
+    """
+    moving = list(moving)
+    atoms = AseAtomsAdaptor().get_atoms(structure)
+    residual = _forces(atoms, calculator)[moving]
+    m = len(moving)
+    hessian = np.zeros((3 * m, 3 * m))
+    calls = 1
+    for column, (atom, axis) in enumerate((a, x) for a in moving for x in range(3)):
+        pair = []
+        for sign in (1.0, -1.0):
+            displaced = atoms.copy()
+            displaced.positions[atom, axis] += sign * displacement
+            pair.append(_forces(displaced, calculator)[moving].reshape(-1))
+            calls += 1
+        hessian[:, column] = -(pair[0] - pair[1]) / (2 * displacement)
+    hessian = 0.5 * (hessian + hessian.T)
+    masses = [structure[i].specie.atomic_mass for i in moving]
+    return {
+        **_modes(hessian, masses, tangent, project_translations=False),
+        "hessian": hessian,
+        "space_group": None,
+        "n_displacements": calls - 1,
+        "n_force_calls": calls,
+        "residual_force": float(np.linalg.norm(residual, axis=1).max()),
+    }
+
+
+def atoms_near_hopper(structures: Sequence[Structure], hopper: int, cutoff: float) -> list[int]:
+    """Return the hopping atom and every atom within ``cutoff`` (A) of it in any structure."""
+    selected = {hopper}
+    for structure in structures:
+        distances = structure.distance_matrix[hopper]
+        selected |= {int(i) for i in np.flatnonzero(distances <= cutoff)}
+    return sorted(selected)
+
+
+def modes_key(
+    structure: Structure,
+    moving: Sequence[int] | None,
+    calculator: CalculatorProvenance,
+    settings: AttemptFrequencySettings,
+    tangent: Sequence[Sequence[float]] | None = None,
+) -> str:
+    """Identity of a mode analysis: structure, moving atoms, calculator, displacements."""
+    return stable_hash(
+        {
+            "structure": structure_key(structure),
+            "tangent": None if tangent is None else np.round(tangent, 4).tolist(),
+            "moving": None if moving is None else list(moving),
+            "calculator": calculator.fingerprint,
+            "displacement": settings.displacement,
+            "symprec": settings.symprec if moving is None else None,
+            "central": settings.central_differences if moving is None else None,
+            "machinery": MACHINERY_VERSION,
+        },
+        length=24,
+    )
+
+
+@dataclass
+class NormalModesMaker(Maker):
+    """Harmonic normal modes of one structure, reused when already stored.
+
+    Parameters
+    ----------
+    name
+        Job name.
+    engine
+        The calculator engine (an ASE-based one).
+    settings
+        Displacement amplitude and phonopy symmetry tolerance.
+    reuse
+        Look the analysis up in the store first.
+    """
+
+    name: str = "normal modes"
+    engine: Engine = field(default_factory=_default_engine)
+    settings: AttemptFrequencySettings = field(default_factory=AttemptFrequencySettings)
+    reuse: bool = True
+
+    @job(config=JobConfig(expose_store=True))
+    def make(
+        self,
+        structure: Structure,
+        moving_atoms: list[int] | None = None,
+        hopper: int | None = None,
+        label: str = "",
+        tangent: list[list[float]] | None = None,
+    ) -> NormalModes:
+        """Compute (or reuse) the modes; ``moving_atoms=None`` means every atom (phonopy).
+
+        Parameters
+        ----------
+        structure
+            The minimum or saddle structure.
+        moving_atoms
+            Atoms displaced; ``None`` for the whole periodic cell.
+        hopper
+            Index of the hopping atom (its 3x3 force-constant block is kept).
+        label
+            Name shown in progress and reports.
+        tangent
+            Path tangent at a saddle (every atom, N x 3, A): identifies the reaction mode.
+        """
+        provenance = self.engine.provenance()
+        key = modes_key(structure, moving_atoms, provenance, self.settings, tangent)
+        store = CURRENT_JOB.store
+        uuid = CURRENT_JOB.job.uuid if CURRENT_JOB.job else None
+        if self.reuse and store is not None:
+            cached = _find_cached(store, key, NormalModes)
+            if cached is not None:
+                _emit("reused", f"modes {label}", "reused modes %s", label)
+                return cached.model_copy(update={"reused": True, "job_uuid": uuid, "label": label})
+        _emit("started", f"modes {label}", "computing modes %s", label)
+        modes = compute_normal_modes(
+            structure,
+            self.engine,
+            self.settings,
+            moving_atoms=moving_atoms,
+            hopper=hopper,
+            label=label,
+            tangent=tangent,
+        )
+        modes = modes.model_copy(update={"cache_key": key, "job_uuid": uuid})
+        _emit(
+            "computed",
+            f"modes {label}",
+            "computed modes %s: %d force calls",
+            label,
+            modes.n_force_calls,
+            wall_time=modes.wall_time,
+        )
+        return modes
+
+
+def compute_normal_modes(
+    structure: Structure,
+    engine: Engine,
+    settings: AttemptFrequencySettings,
+    *,
+    moving_atoms: Sequence[int] | None = None,
+    hopper: int | None = None,
+    label: str = "",
+    tangent: Sequence[Sequence[float]] | None = None,
+) -> NormalModes:
+    """Compute the normal modes of ``structure`` with the engine's ASE calculator.
+
+    ``tangent`` (every atom, N x 3, A) is the path tangent at a saddle; the mode most
+    parallel to it is recorded as the reaction mode.
+    """
+    if hopper is not None and not 0 <= hopper < len(structure):
+        msg = f"hopping atom {hopper} outside a structure of {len(structure)} sites"
+        raise StructureError(msg)
+    if moving_atoms is not None:
+        bad = [i for i in moving_atoms if not 0 <= i < len(structure)]
+        if bad or not moving_atoms:
+            msg = f"moving atoms {list(moving_atoms)} invalid for {len(structure)} sites"
+            raise StructureError(msg)
+    calculator = engine.calculator()
+    start = time.perf_counter()
+    path = None if tangent is None else np.asarray(tangent, dtype=float)
+    if path is not None and path.shape != (len(structure), 3):
+        msg = f"tangent of shape {path.shape} for {len(structure)} sites (need N x 3)"
+        raise StructureError(msg)
+    if moving_atoms is None:
+        data = phonopy_modes(
+            structure,
+            calculator,
+            settings.displacement,
+            settings.symprec,
+            tangent=path,
+            central_differences=settings.central_differences,
+        )
+        moving = list(range(len(structure)))
+        zero_modes = 3
+    else:
+        moving = sorted(moving_atoms)
+        local_tangent = None if path is None else path[moving]
+        data = local_modes(
+            structure, calculator, moving, settings.displacement, tangent=local_tangent
+        )
+        zero_modes = 0
+    block = None
+    if hopper is not None and hopper in moving:
+        k = moving.index(hopper)
+        block = data["hessian"][3 * k : 3 * k + 3, 3 * k : 3 * k + 3].tolist()
+    return NormalModes(
+        label=label,
+        calculator=engine.provenance(),
+        method="phonopy" if moving_atoms is None else "local",
+        displacement=settings.displacement,
+        moving_atoms=moving,
+        frequencies=[float(f) for f in data["frequencies"]],
+        reaction_mode=data.get("reaction_mode"),
+        reaction_overlap=data.get("reaction_overlap"),
+        zero_modes=zero_modes,
+        hopper=hopper,
+        hopper_force_constants=block,
+        hopper_mass=float(structure[hopper].specie.atomic_mass) if hopper is not None else None,
+        space_group=data["space_group"],
+        n_displacements=data["n_displacements"],
+        n_force_calls=data["n_force_calls"],
+        residual_force=data["residual_force"],
+        wall_time=time.perf_counter() - start,
+        cache_key="",
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# One hop
+# ---------------------------------------------------------------------------------------
+
+
+class HopDescription(MSONModel):
+    """What a hop is: names, kind, species and the reference it is compared with."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    hop: str = Field(description="Name of the hop.")
+    system: str = Field(description="System, e.g. 'Li' or 'Li-Mg'.")
+    kind: Literal["self", "exchange", "dissociation", "other"] = Field(description="Hop kind.")
+    moving_index: int = Field(ge=0, description="Index of the hopping atom.")
+    moving_species: str = Field(description="Element of the hopping atom.")
+    jump_length: float = Field(gt=0, description="Unrelaxed jump length in A.")
+    symmetric: bool = Field(description="Whether the endpoints are symmetry-equivalent.")
+    solute: str | None = Field(None, description="Solute element of the cell.")
+    reference_key: str | None = Field(None, description="Key in PBE_REFERENCE.")
+    compute_frequencies: bool = Field(default=True, description="Run the mode analyses.")
+    metadata: dict[str, Any] = Field(default_factory=dict, description="Tags.")
+
+
+def describe_hop(
+    hop: VacancyHop,
+    *,
+    kind: Literal["self", "exchange", "dissociation", "other"],
+    system: str,
+    solute: str | None = None,
+    reference_key: str | None = None,
+    compute_frequencies: bool = True,
+) -> HopDescription:
+    """Describe a :class:`~anodefree.structures.neb.VacancyHop` for :class:`MigrationHopMaker`."""
+    return HopDescription(
+        hop=hop.name,
+        system=system,
+        kind=kind,
+        moving_index=hop.moving_index,
+        moving_species=hop.moving_species,
+        jump_length=hop.jump_length,
+        symmetric=hop.symmetric,
+        solute=solute,
+        reference_key=reference_key,
+        compute_frequencies=compute_frequencies,
+        metadata=hop.metadata,
+    )
+
+
+@dataclass
+class MigrationHopMaker(Maker):
+    """One vacancy hop from two unrelaxed endpoints with the same site order.
+
+    Relaxes both endpoints at fixed cell (``CalculationMaker``, cached: an endpoint
+    shared by two hops is relaxed once), runs the cached NEB and, when ``frequencies`` is
+    set, the mode analyses, and assembles a :class:`MigrationBarrierDocument`.
+
+    Parameters
+    ----------
+    engine
+        The calculator engine (ASE-based).
+    relax
+        Relaxation settings of the endpoints.
+    neb
+        NEB settings.
+    frequencies
+        Attempt-frequency settings, or ``None`` to skip the mode analyses.
+    """
+
+    name: str = "migration hop"
+    engine: Engine = field(default_factory=_default_engine)
+    relax: RelaxSettings = field(default_factory=RelaxSettings)
+    neb: NebSettings = field(default_factory=NebSettings)
+    frequencies: AttemptFrequencySettings | None = field(default_factory=AttemptFrequencySettings)
+
+    def __post_init__(self) -> None:
+        """Check that the engine can run an NEB."""
+        NebMaker(engine=self.engine, settings=self.neb)
+
+    def make(self, initial: Structure, final: Structure, description: HopDescription) -> Flow:
+        """Return the flow of one hop; its output is the :class:`MigrationBarrierDocument`.
+
+        Parameters
+        ----------
+        initial, final
+            Unrelaxed endpoints; site ``description.moving_index`` is the hopping atom.
+        description
+            Names, kind, species and reference of the hop.
+        """
+        flow, _, _ = self.make_with_endpoints(initial, final, description)
+        return flow
+
+    def make_with_endpoints(
+        self, initial: Structure, final: Structure, description: HopDescription
+    ) -> tuple[Flow, Any, Any]:
+        """Like :meth:`make`, also returning the two endpoint relaxation jobs."""
+        check_endpoints(initial, final)
+        if description.moving_index >= len(initial):
+            msg = f"moving_index {description.moving_index} outside {len(initial)} sites"
+            raise StructureError(msg)
+        relax = CalculationMaker(engine=self.engine, task=self.relax.task("relax_positions"))
+        tags = {"hop": description.hop, "moving_index": description.moving_index}
+        start = relax.make(
+            initial,
+            label=f"{description.hop}: initial endpoint",
+            system=description.system,
+            role="NEB endpoint",
+            metadata={**tags, "endpoint": "initial"},
+        )
+        end = relax.make(
+            final,
+            label=f"{description.hop}: final endpoint",
+            system=description.system,
+            role="NEB endpoint",
+            metadata={**tags, "endpoint": "final"},
+        )
+        neb = NebMaker(engine=self.engine, settings=self.neb).make(
+            start.output,
+            end.output,
+            label=description.hop,
+            system=description.system,
+            moving_index=description.moving_index,
+            metadata=description.metadata,
+        )
+        neb.name = f"{description.hop}: NEB"
+        analysis = hop_analysis(
+            start.output, end.output, neb.output, self.engine, self.frequencies, description
+        )
+        analysis.name = f"{description.hop}: analysis"
+        flow = Flow([start, end, neb, analysis], output=analysis.output, name=description.hop)
+        return flow, start, end
+
+    def make_hop(self, hop: VacancyHop, description: HopDescription) -> Flow:
+        """Return the flow of a :class:`~anodefree.structures.neb.VacancyHop`."""
+        return self.make(hop.initial, hop.final, description)
+
+
+def saddle_tangent(neb: NebCalculation) -> list[list[float]]:
+    """Path tangent at the climbing image: central difference of its neighbours, A."""
+    i = min(max(neb.climbing_index, 1), len(neb.images) - 2)
+    before, after = neb.images[i - 1], neb.images[i + 1]
+    frac = after.frac_coords - before.frac_coords
+    frac -= np.round(frac)
+    return before.lattice.get_cartesian_coords(frac).tolist()
+
+
+def _jump_direction(initial: Structure, final: Structure, index: int) -> list[float]:
+    frac = final[index].frac_coords - initial[index].frac_coords
+    frac -= np.round(frac)
+    return initial.lattice.get_cartesian_coords(frac).tolist()
+
+
+@job
+def hop_analysis(
+    initial: CalculationResult,
+    final: CalculationResult,
+    neb: NebCalculation,
+    engine: Engine,
+    frequencies: AttemptFrequencySettings | None,
+    description: HopDescription,
+) -> Response:
+    """Add the mode analyses the hop needs and the document job."""
+    jobs = []
+    outputs: dict[str, Any] = {"minimum": None, "saddle": None, "final": None}
+    if frequencies is not None and description.compute_frequencies:
+        hopper = description.moving_index
+        structures = [initial.structure, neb.saddle, final.structure]
+        moving: list[int] | None
+        if frequencies.method == "vineyard":
+            moving = None
+        elif frequencies.method == "einstein":
+            moving = [hopper]
+        else:
+            moving = atoms_near_hopper(structures, hopper, frequencies.cutoff)
+        maker = NormalModesMaker(engine=engine, settings=frequencies)
+        roles = [("minimum", initial.structure, "initial minimum", None)]
+        if frequencies.method != "einstein":
+            roles.append(("saddle", neb.saddle, "saddle", saddle_tangent(neb)))
+        if not description.symmetric:
+            roles.append(("final", final.structure, "final minimum", None))
+        for role, structure, name, tangent in roles:
+            modes = maker.make(
+                structure, moving, hopper, label=f"{description.hop}: {name}", tangent=tangent
+            )
+            modes.name = f"{description.hop}: modes at the {name}"
+            jobs.append(modes)
+            outputs[role] = modes.output
+    document = migration_barrier_document(
+        initial,
+        final,
+        neb,
+        outputs["minimum"],
+        outputs["saddle"],
+        outputs["final"],
+        frequencies.method if frequencies is not None else None,
+        _jump_direction(initial.structure, final.structure, description.moving_index),
+        description,
+    )
+    document.name = f"{description.hop}: barrier document"
+    return Response(replace=Flow([*jobs, document], output=document.output))
+
+
+@job(config=JobConfig(on_missing_references=OnMissing.NONE))
+def migration_barrier_document(
+    initial: CalculationResult,
+    final: CalculationResult,
+    neb: NebCalculation,
+    minimum: NormalModes | None,
+    saddle: NormalModes | None,
+    final_minimum: NormalModes | None,
+    method: str | None,
+    jump_direction: list[float],
+    description: HopDescription,
+) -> MigrationBarrierDocument:
+    """Assemble the hop document; failed mode analyses become warnings."""
+    forward = reverse = None
+    missing = []
+    if method is not None and description.compute_frequencies:
+        if minimum is None or (method != "einstein" and saddle is None):
+            missing.append("forward mode analysis failed")
+        else:
+            forward = AttemptFrequencyResult.from_modes(
+                f"{description.hop} (forward)", method, minimum, saddle, jump_direction
+            )
+        if not description.symmetric:
+            if final_minimum is None or (method != "einstein" and saddle is None):
+                missing.append("reverse mode analysis failed")
+            else:
+                reverse = AttemptFrequencyResult.from_modes(
+                    f"{description.hop} (reverse)",
+                    method,
+                    final_minimum,
+                    saddle,
+                    [-x for x in jump_direction],
+                )
+    document = MigrationBarrierDocument.from_results(
+        hop=description.hop,
+        system=description.system,
+        kind=description.kind,
+        moving_species=description.moving_species,
+        jump_length=description.jump_length,
+        symmetric=description.symmetric,
+        initial=initial,
+        final=final,
+        neb=neb,
+        forward=forward,
+        reverse=reverse,
+        solute=description.solute,
+        reference_key=description.reference_key,
+        metadata=description.metadata,
+    )
+    document.warnings += missing
+    return document
+
+
+# ---------------------------------------------------------------------------------------
+# The campaign stage
+# ---------------------------------------------------------------------------------------
+
+
+class MigrationStage(MSONModel):
+    """Vacancy hops in bcc Li, attempt frequencies and vacancy diffusivities.
+
+    The defaults fit the 15-minute laptop campaign with CHGNet: a 3x3x3 supercell (54
+    sites; a vacancy sees its periodic image at 10.3 A) with 3 intermediate images (the
+    climbing image sits at the saddle of the symmetric hops by construction and converges
+    onto it for the others), NEB forces to 0.03 eV/A, all-atom Vineyard prefactors for the
+    host and solute-exchange jumps (phonopy, symmetry-reduced: about 50 force calls for
+    the Li hop, about 100 per solute) and the pure-Li prefactor for the jumps of Li next
+    to a solute.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    repetitions: int = Field(
+        3, ge=3, le=6, description="n of the n x n x n conventional bcc supercell (2 n^3 sites)."
+    )
+    solutes: tuple[str, ...] = Field(("Mg", "Ag"), description="Solutes whose hops are computed.")
+    dissociation_shell: int | None = Field(
+        2,
+        description="Shell of the solute the vacancy moves to in the 'Li hop next to the "
+        "solute' (2, 3 or 5 in bcc); null skips these hops.",
+    )
+    neb: NebSettings = Field(default_factory=NebSettings, description="NEB settings.")
+    attempt_frequency: AttemptFrequencySettings | None = Field(
+        default_factory=AttemptFrequencySettings,
+        description="Attempt-frequency settings; null skips the mode analyses (then no "
+        "diffusivities are computed).",
+    )
+    attempt_frequency_kinds: tuple[Literal["self", "exchange", "dissociation"], ...] = Field(
+        ("self", "exchange"),
+        description="Hop kinds that get their own mode analyses; the others use the pure-Li "
+        "attempt frequency.",
+    )
+    temperature_range: tuple[float, float] = Field(
+        (250.0, 450.0), description="Temperature range of the Arrhenius plot in K."
+    )
+    n_temperatures: int = Field(21, ge=2, le=500, description="Points of the Arrhenius grid.")
+    report_temperatures: tuple[float, ...] = Field(
+        (25.0, 60.0), description="Temperatures (degrees C) reported in the tables."
+    )
+    diffusion_time: float = Field(
+        3600.0, gt=0, description="Time t in s of the diffusion lengths sqrt(4 D t)."
+    )
+
+    @field_validator("solutes")
+    @classmethod
+    def _elements(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for symbol in value:
+            check_element(symbol)
+            if symbol == "Li":
+                msg = "Li is the host, not a solute"
+                raise ValueError(msg)
+        return value
+
+    @field_validator("dissociation_shell")
+    @classmethod
+    def _shell(cls, value: int | None) -> int | None:
+        if value is not None and value not in (2, 3, 5):
+            msg = f"a first-shell vacancy reaches shells 2, 3 or 5 in one jump, not {value}"
+            raise ValueError(msg)
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MigrationStage:
+        low, high = self.temperature_range
+        if not 0 < low < high:
+            msg = f"temperature_range must be 0 < low < high (K), got {self.temperature_range}"
+            raise ValueError(msg)
+        if any(c <= -273.15 for c in self.report_temperatures):
+            msg = f"report temperatures must be above absolute zero: {self.report_temperatures} C"
+            raise ValueError(msg)
+        if self.dissociation_shell is not None:
+            height = self.repetitions  # supercell height in units of a
+            reach = {2: 1.0, 3: 2**0.5, 5: 3**0.5}[self.dissociation_shell]
+            if reach >= height / 2:
+                msg = (
+                    f"a {self.repetitions}^3 supercell cannot hold shell "
+                    f"{self.dissociation_shell} without periodic images"
+                )
+                raise ValueError(msg)
+        return self
+
+    @property
+    def temperatures(self) -> list[float]:
+        """The Arrhenius grid in K."""
+        low, high = self.temperature_range
+        return np.linspace(low, high, self.n_temperatures).tolist()
+
+    def planned_calculations(self) -> int:
+        """Relaxations, NEBs and mode analyses the stage plans (some are reused)."""
+        per_solute_hops = 1 + (self.dissociation_shell is not None)
+        hops = 1 + len(self.solutes) * per_solute_hops
+        # endpoints: the self hop 2; per solute the exchange hop 2 and the dissociation
+        # hop 1 more (its initial endpoint is the exchange hop's).
+        endpoints = 2 + len(self.solutes) * (2 + (self.dissociation_shell is not None))
+        modes = 0
+        if self.attempt_frequency is not None:
+            per_hop = 1 if self.attempt_frequency.method == "einstein" else 2
+            kinds = set(self.attempt_frequency_kinds)
+            modes += per_hop if "self" in kinds else 0
+            modes += len(self.solutes) * per_hop if "exchange" in kinds else 0
+            if "dissociation" in kinds and self.dissociation_shell is not None:
+                modes += len(self.solutes) * (per_hop + 1)
+        return endpoints + hops + modes
+
+
+def bulk_hops(a: float, section: MigrationStage) -> list[tuple[VacancyHop, HopDescription]]:
+    """Build the bulk hops of the stage at lattice constant ``a`` (A)."""
+    n = section.repetitions
+    kinds = set(section.attempt_frequency_kinds)
+    hop = bcc_vacancy_hop(a, n)
+    hops = [
+        (
+            hop,
+            describe_hop(
+                hop, kind="self", system="Li", reference_key="hop_barrier_Li",
+                compute_frequencies="self" in kinds,
+            ),
+        )
+    ]  # fmt: skip
+    for solute in section.solutes:
+        system = f"Li-{solute}"
+        exchange = solute_exchange_hop(a, solute, n)
+        hops.append(
+            (
+                exchange,
+                describe_hop(
+                    exchange,
+                    kind="exchange",
+                    system=system,
+                    solute=solute,
+                    reference_key=f"hop_barrier_{solute}" if solute == "Mg" else None,
+                    compute_frequencies="exchange" in kinds,
+                ),
+            )
+        )
+        if section.dissociation_shell is not None:
+            neighbour = solute_neighbour_hop(a, solute, n, section.dissociation_shell)
+            hops.append(
+                (
+                    neighbour,
+                    describe_hop(
+                        neighbour,
+                        kind="dissociation",
+                        system=system,
+                        solute=solute,
+                        reference_key=f"hop_barrier_Li_next_to_{solute}"
+                        if solute == "Mg" and section.dissociation_shell == 2
+                        else None,
+                        compute_frequencies="dissociation" in kinds,
+                    ),
+                )
+            )
+    return hops
+
+
+@job
+def migration_hops(
+    li_bulk: CalculationResult,
+    engine: Engine,
+    relax: RelaxSettings,
+    section: MigrationStage,
+    in_cell_formation: bool,
+    in_cell_binding: list[str],
+) -> Response:
+    """Build the hops at the relaxed lattice constant and their flows.
+
+    ``in_cell_formation`` adds the perfect supercell (for E_f when no bulk vacancy
+    document is given); ``in_cell_binding`` lists solutes whose binding energy is taken
+    from the NEB supercell (a relaxed solute cell is added for each).
+    """
+    a = cubic_lattice_constant(li_bulk.structure)
+    maker = MigrationHopMaker(
+        engine=engine, relax=relax, neb=section.neb, frequencies=section.attempt_frequency
+    )
+    flows, documents = [], []
+    initial_endpoints: dict[str, Any] = {}
+    for hop, description in bulk_hops(a, section):
+        flow, start, _ = maker.make_with_endpoints(hop.initial, hop.final, description)
+        flows.append(flow)
+        documents.append(flow.output)
+        if description.kind in ("self", "exchange"):
+            initial_endpoints[description.solute or "Li"] = start.output
+    n = section.repetitions
+    size = f"{n}x{n}x{n}"
+    references: dict[str, Any] = {"perfect": None, "solute_cells": {}}
+    if in_cell_formation or in_cell_binding:
+        static = CalculationMaker(engine=engine, task=relax.task("static"))
+        perfect = static.make(
+            bcc_supercell(a, n),
+            label=f"Li {size} perfect",
+            system="Li",
+            role="perfect supercell",
+            metadata={"repetitions": n},
+        )
+        flows.append(perfect)
+        references["perfect"] = perfect.output
+    relaxed = CalculationMaker(engine=engine, task=relax.task("relax_positions"))
+    for solute in in_cell_binding:
+        cell = relaxed.make(
+            substitute(bcc_supercell(a, n), 0, solute),
+            label=f"Li {size} + {solute}",
+            system=f"Li-{solute}",
+            role="solute",
+        )
+        flows.append(cell)
+        references["solute_cells"][solute] = cell.output
+    output = {"hops": documents, "endpoints": initial_endpoints, **references}
+    return Response(replace=Flow(flows, output=output, name="migration hops"))
+
+
+@job(config=JobConfig(on_missing_references=OnMissing.NONE))
+def vacancy_diffusion_document(
+    hops_output: dict[str, Any] | None,
+    bulk_vacancy: BulkVacancyDocument | None,
+    solute_vacancy: dict[str, SoluteVacancyDocument | None],
+    temperatures: list[float],
+    report_temperatures: list[float],
+    diffusion_time: float,
+) -> VacancyDiffusionDocument:
+    """Assemble the diffusivities from the hop documents and the vacancy energetics."""
+    if not hops_output:
+        msg = "the migration hops failed: no diffusivities"
+        raise RuntimeError(msg)
+    requested = hops_output.get("hops", [])
+    hops = [h for h in requested if h is not None]
+    warnings = [] if len(hops) == len(requested) else [f"{len(requested) - len(hops)} hops failed"]
+    endpoints = hops_output.get("endpoints", {})
+    job_uuids: dict[str, str | None] = {}
+    from_doc = formation_energy_from_documents(bulk_vacancy)
+    if from_doc is not None:
+        formation, source, formation_calc, notes = from_doc
+        warnings += notes
+        job_uuids["E_f"] = None
+    else:
+        perfect, vacancy = hops_output.get("perfect"), endpoints.get("Li")
+        if perfect is None or vacancy is None:
+            msg = "no vacancy formation energy: neither a bulk vacancy document nor the cells"
+            raise RuntimeError(msg)
+        formation = bulk_vacancy_formation_energy(vacancy.energy, perfect.energy, perfect.n_atoms)
+        source = f"NEB supercell ({perfect.n_atoms} sites; not size-converged)"
+        formation_calc = perfect.calculator
+        warnings.append(f"E_f from the {perfect.n_atoms}-site NEB supercell, not size-converged")
+        job_uuids["E_f perfect"] = perfect.source_job_uuid or perfect.job_uuid
+        job_uuids["E_f vacancy"] = vacancy.source_job_uuid or vacancy.job_uuid
+    binding: dict[str, float] = {}
+    binding_calculators = []
+    solutes = sorted({h.solute for h in hops if h.kind == "exchange" and h.solute})
+    for solute in solutes:
+        document = (solute_vacancy or {}).get(solute)
+        if document is not None:
+            binding[solute], notes = binding_energy_from_document(document)
+            warnings += notes
+            binding_calculators.append(document.calculator)
+            continue
+        cell = hops_output.get("solute_cells", {}).get(solute)
+        pair = endpoints.get(solute)
+        perfect, vacancy = hops_output.get("perfect"), endpoints.get("Li")
+        if None in (cell, pair, perfect, vacancy):
+            continue
+        mu = perfect.energy / perfect.n_atoms
+        pure = vacancy_formation_energy(vacancy.energy, perfect.energy, mu)
+        binding[solute] = vacancy_formation_energy(pair.energy, cell.energy, mu) - pure
+        binding_calculators += [cell.calculator, pair.calculator, vacancy.calculator]
+        warnings.append(f"{solute}: E_b from the {perfect.n_atoms}-site NEB supercell")
+    return VacancyDiffusionDocument.from_documents(
+        hops,
+        formation_energy=formation,
+        formation_energy_source=source,
+        formation_calculator=formation_calc,
+        binding_energies=binding,
+        binding_calculators=binding_calculators,
+        temperatures=temperatures,
+        report_celsius=report_temperatures,
+        diffusion_time=diffusion_time,
+        job_uuids=job_uuids,
+        extra_warnings=warnings,
+    )
+
+
+def build_migration_stage(
+    section: MigrationStage,
+    engine: Engine,
+    relax: RelaxSettings,
+    li_bulk: Any,
+    bulk_vacancy: Any = None,
+    solute_vacancy: dict[str, Any] | None = None,
+) -> tuple[list[Flow], int]:
+    """Build the migration stage of a campaign: hop flows and the diffusivity document.
+
+    Parameters
+    ----------
+    section
+        The stage settings.
+    engine
+        The campaign's engine (ASE-based).
+    relax
+        The campaign's relaxation settings (used for the NEB endpoints).
+    li_bulk
+        The relaxed bcc Li (``CalculationResult`` or a reference to one, e.g.
+        ``bulk.output["results"]["Li"]``).
+    bulk_vacancy
+        The bulk vacancy stage's ``BulkVacancyDocument`` (or its reference) for E_f;
+        ``None``: E_f from the NEB supercell (flagged as not size-converged).
+    solute_vacancy
+        ``{solute: SoluteVacancyDocument or reference}`` for the binding energies;
+        missing solutes get E_b from the NEB supercell.
+
+    Returns
+    -------
+    tuple
+        The flows (one) and the number of calculations planned.
+    """
+    NebMaker(engine=engine, settings=section.neb)
+    solute_vacancy = dict(solute_vacancy or {})
+    in_cell_binding = [s for s in section.solutes if s not in solute_vacancy]
+    hops = migration_hops(li_bulk, engine, relax, section, bulk_vacancy is None, in_cell_binding)
+    hops.name = "migration hops"
+    jobs = [hops]
+    outputs: dict[str, Any] = {"hops": hops.output["hops"]}
+    planned = section.planned_calculations()
+    planned += (bulk_vacancy is None or bool(in_cell_binding)) + len(in_cell_binding)
+    if section.attempt_frequency is not None:
+        diffusion = vacancy_diffusion_document(
+            hops.output,
+            bulk_vacancy,
+            solute_vacancy,
+            section.temperatures,
+            list(section.report_temperatures),
+            section.diffusion_time,
+        )
+        diffusion.name = "vacancy diffusion document"
+        jobs.append(diffusion)
+        outputs["diffusion"] = diffusion.output
+    return [Flow(jobs, output=outputs, name="migration")], planned
