@@ -276,3 +276,32 @@ def test_indexes_are_declared_on_mongodb_and_skipped_on_montydb(monkeypatch, emb
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert queries.ensure_query_indexes(embedded_store) == []
+
+
+def test_plot_quantity_draws_one_line_per_group_and_names_what_is_missing():
+    from anodefree.analysis.plotting.tables import plot_quantity
+
+    table = pd.DataFrame(
+        {
+            "quantity": ["E_b"] * 4 + ["E_f"],
+            "value": [0.1, 0.0, -0.2, -0.1, 0.5],
+            "unit": ["eV"] * 5,
+            "solute": ["Mg", "Mg", "Ag", "Ag", "Mg"],
+            "distance_A": [3.0, 4.9, 3.0, 4.9, 3.0],
+            "calculator": ["c"] * 5,
+            "flagged": [False, True, False, False, False],
+            "reference": [None, None, None, None, 0.5],
+        }
+    )
+    fig = plot_quantity(table, "E_b", x="distance_A", by="solute")
+    ax = fig.axes[0]
+    lines = {
+        line.get_label(): line for line in ax.get_lines() if not line.get_label().startswith("_")
+    }
+    assert set(lines) == {"Ag", "Mg"}
+    assert list(lines["Mg"].get_ydata()) == [0.1, 0.0]
+    assert ax.get_ylabel() == "E b (eV)"
+    with pytest.raises(ValueError, match="'E_x'"):
+        plot_quantity(table, "E_x", x="distance_A")
+    with pytest.raises(ValueError, match="'layer'"):
+        plot_quantity(table, "E_b", x="layer")
