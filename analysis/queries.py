@@ -691,7 +691,7 @@ def property_table(
             "completed_at": _stored_time(doc.get("completed_at")),
             "document": family.document_class,
         }
-        for row in family.adapter(document):
+        for row in _rows(family, document, doc["uuid"]):
             if systems and row.system not in systems:
                 continue
             clash = reserved & set(row.parameters)
@@ -718,6 +718,21 @@ def property_table(
     if latest:
         rows = _keep_latest_runs(rows)
     return _frame(rows, PROPERTY_COLUMNS)
+
+
+def _rows(family: PropertyFamily, document: Any, job_uuid: str) -> Iterable[PropertyRow]:
+    """Return the adapter's rows; skip a failing report-section fallback with a warning."""
+    if family.adapter is not _report_adapter:
+        return family.adapter(document)
+    try:
+        return list(family.adapter(document))
+    except Exception as exc:  # noqa: BLE001 (report builders are not written for single docs)
+        warnings.warn(
+            f"skipped {family.document_class} of job {job_uuid}: its report section failed "
+            f"({type(exc).__name__}: {exc}); register a query adapter for it",
+            stacklevel=3,
+        )
+        return []
 
 
 def calculations_table(

@@ -250,7 +250,8 @@ def results_command(
     campaign: Annotated[str | None, typer.Option(help="Campaign name.")] = None,
     run_id: Annotated[str | None, typer.Option(help="Run id.")] = None,
     latest: Annotated[
-        bool, typer.Option("--latest", help="Only the latest run of each campaign.")
+        bool,
+        typer.Option("--latest", help="Only the latest run of each campaign (property kinds)."),
     ] = False,
     quantity: Annotated[
         str | None, typer.Option(help="Only this quantity, e.g. vacancy_formation_energy.")
@@ -559,6 +560,17 @@ def submit_command(
 # ------------------------------------------------------------------------- status, rerun
 
 
+def _ids(settings: QueueSettings, ids: list[str] | None) -> list[str] | None:
+    """Check that FireWorks ids are integers (jobflow-remote takes flow uuids)."""
+    if not ids:
+        return None
+    if settings.backend == "fireworks":
+        bad = [i for i in ids if not i.strip().isdigit()]
+        if bad:
+            raise ConfigError(f"FireWorks ids are integers (Firework ids), got {bad}")
+    return ids
+
+
 def queue_status_command(
     queue_file: Annotated[
         Path | None, typer.Option("--queue", "-q", help="Queue settings YAML.")
@@ -577,7 +589,7 @@ def queue_status_command(
 
     try:
         settings = queue_settings(queue_file, backend, project)
-        reports = queue.status(settings, flow or None)
+        reports = queue.status(settings, _ids(settings, flow))
     except AnodefreeError as exc:
         raise _fail(exc) from exc
     bad = {"FAILED", "REMOTE_ERROR", "FIZZLED"}
@@ -621,7 +633,7 @@ def rerun_command(
 
     try:
         settings = queue_settings(queue_file, backend, project)
-        ids = queue.rerun(settings, flow or None)
+        ids = queue.rerun(settings, _ids(settings, flow))
     except AnodefreeError as exc:
         raise _fail(exc) from exc
     if ids:

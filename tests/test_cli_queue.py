@@ -184,6 +184,16 @@ def test_submit_refuses_fireworks_without_settings_and_bad_queue_files(app, tmp_
     result = invoke(app, "submit", campaign, "--queue", bad, "--dry-run")
     assert result.exit_code == 2
     assert "backend" in result.output
+    fireworks = tmp_path / "fw.yaml"
+    section = {
+        "workers": {"local": {"scheduler": "shell"}},
+        "config_dir": str(tmp_path / "fw"),
+        "launch_dir": str(tmp_path / "launches"),
+    }
+    fireworks.write_text(yaml.safe_dump({"backend": "fireworks", "fireworks": section}))
+    result = invoke(app, "queue-status", "--queue", fireworks, "--flow", "not-a-number")
+    assert result.exit_code == 2
+    assert "'not-a-number'" in result.output
 
 
 def test_runtime_routing_follows_name_rules_then_the_creator():
