@@ -66,12 +66,16 @@ logger = logging.getLogger(__name__)
 
 #: Fields the queries of this module filter or sort on; :func:`ensure_query_indexes`
 #: declares them as single-field indexes (MongoDB; montydb has no indexes).
-QUERY_INDEXES: tuple[str, ...] = (
-    *INDEXED_FIELDS,
-    "metadata.run_id",
-    "output.calculator.version",
-    "output.calculator.model",
-    "output.label",
+QUERY_INDEXES: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        (
+            *INDEXED_FIELDS,
+            "metadata.run_id",
+            "output.calculator.version",
+            "output.calculator.model",
+            "output.label",
+        )
+    )
 )
 
 #: Outputs of these modules are anodefree documents.
