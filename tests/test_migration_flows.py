@@ -184,6 +184,14 @@ def test_settings_are_validated():
         MigrationStage(temperature_range=(400.0, 300.0))
     with pytest.raises(EngineError, match="ASE calculator"):
         NebMaker(engine=get_engine("vasp"))
+    with pytest.raises(ValidationError, match="unknown interface system"):
+        MigrationStage(interface_systems=("Li/Xx",))
+    with pytest.raises(ValidationError, match="adjacent layers"):
+        MigrationStage(interface_systems=("Li/Li2S",), interface_hops=((1, 3),))
+    # planned work grows with the optional interface hops (3 calculations per hop)
+    base = MigrationStage().planned_calculations()
+    with_interfaces = MigrationStage(interface_systems=("Li/Li2S",)).planned_calculations()
+    assert with_interfaces == base + 2 * 3
 
 
 def test_mixed_calculators_are_refused_in_a_hop():

@@ -47,6 +47,7 @@ from pymatgen.io.ase import AseAtomsAdaptor
 from anodefree.analysis.documents.migration import (
     AttemptFrequencyResult,
     AttemptFrequencySettings,
+    HopKind,
     MigrationBarrierDocument,
     NebCalculation,
     NebSettings,
@@ -63,6 +64,7 @@ from anodefree.structures.defects import bcc_supercell, check_element, substitut
 from anodefree.structures.neb import (
     VacancyHop,
     bcc_vacancy_hop,
+    interface_vacancy_hop,
     solute_exchange_hop,
     solute_neighbour_hop,
 )
@@ -859,7 +861,7 @@ class HopDescription(MSONModel):
 
     hop: str = Field(description="Name of the hop.")
     system: str = Field(description="System, e.g. 'Li' or 'Li-Mg'.")
-    kind: Literal["self", "exchange", "dissociation", "other"] = Field(description="Hop kind.")
+    kind: HopKind = Field(description="Hop kind (see MigrationBarrierDocument.kind).")
     moving_index: int = Field(ge=0, description="Index of the hopping atom.")
     moving_species: str = Field(description="Element of the hopping atom.")
     jump_length: float = Field(gt=0, description="Unrelaxed jump length in A.")
@@ -873,7 +875,7 @@ class HopDescription(MSONModel):
 def describe_hop(
     hop: VacancyHop,
     *,
-    kind: Literal["self", "exchange", "dissociation", "other"],
+    kind: HopKind,
     system: str,
     solute: str | None = None,
     reference_key: str | None = None,
@@ -1135,10 +1137,27 @@ class MigrationStage(MSONModel):
         description="Attempt-frequency settings; null skips the mode analyses (then no "
         "diffusivities are computed).",
     )
-    attempt_frequency_kinds: tuple[Literal["self", "exchange", "dissociation"], ...] = Field(
+    attempt_frequency_kinds: tuple[
+        Literal["self", "exchange", "dissociation", "interface"], ...
+    ] = Field(
         ("self", "exchange"),
         description="Hop kinds that get their own mode analyses; the others use the pure-Li "
         "attempt frequency.",
+    )
+    interface_systems: tuple[str, ...] = Field(
+        (),
+        description="Interface systems (presets of anodefree.structures.interface_systems, "
+        "e.g. 'Li/Li2S', 'Li-Mg/Li2S') whose layer-to-layer vacancy hops are computed; "
+        "empty by default: a 119-atom interface NEB with CHGNet takes several minutes.",
+    )
+    interface_hops: tuple[tuple[int, int], ...] = Field(
+        ((1, 2), (2, 3)),
+        description="(from layer, to layer) of the vacancy, 1 = L1 touching the electrolyte.",
+    )
+    interface_placement: str = Field(
+        "L1",
+        description="Solute placement of alloy systems ('L1' or 'interior'); the vacancy "
+        "starts next to the solute.",
     )
     temperature_range: tuple[float, float] = Field(
         (250.0, 450.0), description="Temperature range of the Arrhenius plot in K."
@@ -1158,6 +1177,27 @@ class MigrationStage(MSONModel):
             check_element(symbol)
             if symbol == "Li":
                 msg = "Li is the host, not a solute"
+                raise ValueError(msg)
+        return value
+
+    @field_validator("interface_systems")
+    @classmethod
+    def _systems(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from anodefree.structures.interface_systems import get_system
+
+        for name in value:
+            try:
+                get_system(name)
+            except StructureError as exc:
+                raise ValueError(str(exc)) from exc
+        return value
+
+    @field_validator("interface_hops")
+    @classmethod
+    def _layer_pairs(cls, value: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
+        for start, end in value:
+            if start < 1 or end < 1 or abs(start - end) != 1:
+                msg = f"interface hops go between adjacent layers >= 1, got ({start}, {end})"
                 raise ValueError(msg)
         return value
 
@@ -1210,7 +1250,10 @@ class MigrationStage(MSONModel):
             modes += len(self.solutes) * per_hop if "exchange" in kinds else 0
             if "dissociation" in kinds and self.dissociation_shell is not None:
                 modes += len(self.solutes) * (per_hop + 1)
-        return endpoints + hops + modes
+            if "interface" in kinds:
+                modes += len(self.interface_systems) * len(self.interface_hops) * (per_hop + 1)
+        interface = len(self.interface_systems) * len(self.interface_hops) * 3
+        return endpoints + hops + modes + interface
 
 
 def bulk_hops(a: float, section: MigrationStage) -> list[tuple[VacancyHop, HopDescription]]:
@@ -1263,6 +1306,44 @@ def bulk_hops(a: float, section: MigrationStage) -> list[tuple[VacancyHop, HopDe
     return hops
 
 
+def interface_hops(
+    section: MigrationStage,
+    film_bulk: Structure | None = None,
+    substrate_bulk: Structure | None = None,
+) -> list[tuple[VacancyHop, HopDescription]]:
+    """Build the layer-to-layer vacancy hops of the stage's interface systems.
+
+    ``film_bulk`` and ``substrate_bulk`` (the engine-relaxed Li and Li2S) replace the
+    experimental structures so that the interface strain is measured against the engine's
+    own lattices.
+    """
+    from anodefree.structures.interface_systems import get_system, system_interfaces
+
+    hops = []
+    compute = "interface" in section.attempt_frequency_kinds
+    for name in section.interface_systems:
+        spec = get_system(name)
+        builds = system_interfaces(name, film_bulk=film_bulk, substrate_bulk=substrate_bulk)
+        build = builds["pure"] if spec.solute is None else builds[section.interface_placement]
+        near = None
+        if spec.solute is not None:
+            near = min(
+                i for i, site in enumerate(build.structure) if site.specie.symbol == spec.solute
+            )
+        layers = build.layers()
+        for start, end in section.interface_hops:
+            hop = interface_vacancy_hop(build.structure, layers, start, end, near=near, system=name)
+            description = describe_hop(
+                hop,
+                kind="interface",
+                system=name,
+                solute=spec.solute,
+                compute_frequencies=compute,
+            )
+            hops.append((hop, description))
+    return hops
+
+
 @job
 def migration_hops(
     li_bulk: CalculationResult,
@@ -1271,6 +1352,7 @@ def migration_hops(
     section: MigrationStage,
     in_cell_formation: bool,
     in_cell_binding: list[str],
+    substrate_bulk: CalculationResult | None = None,
 ) -> Response:
     """Build the hops at the relaxed lattice constant and their flows.
 
@@ -1284,7 +1366,14 @@ def migration_hops(
     )
     flows, documents = [], []
     initial_endpoints: dict[str, Any] = {}
-    for hop, description in bulk_hops(a, section):
+    planned_hops = bulk_hops(a, section)
+    if section.interface_systems:
+        planned_hops += interface_hops(
+            section,
+            film_bulk=li_bulk.structure,
+            substrate_bulk=substrate_bulk.structure if substrate_bulk is not None else None,
+        )
+    for hop, description in planned_hops:
         flow, start, _ = maker.make_with_endpoints(hop.initial, hop.final, description)
         flows.append(flow)
         documents.append(flow.output)
@@ -1394,6 +1483,7 @@ def build_migration_stage(
     li_bulk: Any,
     bulk_vacancy: Any = None,
     solute_vacancy: dict[str, Any] | None = None,
+    substrate_bulk: Any = None,
 ) -> tuple[list[Flow], int]:
     """Build the migration stage of a campaign: hop flows and the diffusivity document.
 
@@ -1414,6 +1504,9 @@ def build_migration_stage(
     solute_vacancy
         ``{solute: SoluteVacancyDocument or reference}`` for the binding energies;
         missing solutes get E_b from the NEB supercell.
+    substrate_bulk
+        The relaxed Li2S (``CalculationResult`` or reference) for the interface cells
+        (only with ``section.interface_systems``; experimental Li2S when ``None``).
 
     Returns
     -------
@@ -1423,7 +1516,15 @@ def build_migration_stage(
     NebMaker(engine=engine, settings=section.neb)
     solute_vacancy = dict(solute_vacancy or {})
     in_cell_binding = [s for s in section.solutes if s not in solute_vacancy]
-    hops = migration_hops(li_bulk, engine, relax, section, bulk_vacancy is None, in_cell_binding)
+    hops = migration_hops(
+        li_bulk,
+        engine,
+        relax,
+        section,
+        bulk_vacancy is None,
+        in_cell_binding,
+        substrate_bulk if section.interface_systems else None,
+    )
     hops.name = "migration hops"
     jobs = [hops]
     outputs: dict[str, Any] = {"hops": hops.output["hops"]}

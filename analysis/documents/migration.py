@@ -46,7 +46,7 @@ NEB_OPTIMIZERS = ("FIRE", "BFGS", "MDMin", "ODE")
 #: Largest |forward - reverse| (eV) accepted for a hop whose endpoints are equivalent.
 SYMMETRY_TOLERANCE = 0.005
 
-HopKind = Literal["self", "exchange", "dissociation", "other"]
+HopKind = Literal["self", "exchange", "dissociation", "interface", "other"]
 
 
 class NebSettings(MSONModel):
@@ -381,7 +381,8 @@ class MigrationBarrierDocument(BaseModel):
     kind: HopKind = Field(
         description="'self' (host atom, pure host), 'exchange' (solute-vacancy exchange, "
         "w2), 'dissociation' (host atom next to a solute; forward = vacancy leaves the "
-        "solute's first shell, w3; reverse = w4) or 'other' (interfaces, ...)."
+        "solute's first shell, w3; reverse = w4), 'interface' (a vacancy between metal "
+        "layers of an interface cell) or 'other'."
     )
     moving_species: str = Field(description="Element of the hopping atom.")
     solute: str | None = Field(None, description="Solute element of the cell, if any.")
