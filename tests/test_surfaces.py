@@ -220,3 +220,24 @@ def test_stage_builds_flows_and_counts_calculations(morse):
     assert planned == sum(len(f.n_units) for f in cluster.facets) + 1
     with pytest.raises(ValidationError, match="listed twice"):
         SurfacesStage(facets=(stage.facets[0], stage.facets[0]))
+
+
+def test_termination_is_carried_by_label_across_bulk_cells():
+    # The same Li2S shifted by (1/4, 1/4, 1/4) lists its (111) terminations in another
+    # order (as an engine-relaxed cell can): the Maker resolves the named phase's
+    # termination to its label, and the slabs of the shifted cell are still Li-S-Li.
+    from anodefree.structures.orientation import orient_bulk
+    from anodefree.structures.terminations import terminations_of
+    from anodefree.workflows.surfaces import series_slabs
+
+    shifted = bulk_structure("Li2S")
+    shifted.translate_sites(range(len(shifted)), (0.25, 0.25, 0.25))
+    labels = [r.label for r in terminations_of(orient_bulk(shifted, (1, 1, 1)))]
+    nominal = [r.label for r in terminations_of(orient_bulk("Li2S", (1, 1, 1)))]
+    assert labels != nominal  # the premise: the order differs
+    maker = SurfaceEnergyMaker(material="Li2S", miller=(1, 1, 1), n_units=(2, 3))
+    assert maker.termination == "Li-S-Li"
+    builds = series_slabs(shifted, (1, 1, 1), (2, 3), termination=maker.termination)
+    assert {b.record.termination.label for b in builds} == {"Li-S-Li"}
+    with pytest.raises(StructureError, match="'S-S-S'"):
+        series_slabs(shifted, (1, 1, 1), (2, 3), termination="S-S-S")

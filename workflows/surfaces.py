@@ -28,10 +28,10 @@ from anodefree.analysis.documents.surfaces import (
 )
 from anodefree.errors import MixedCalculatorError, StructureError
 from anodefree.serialization import MSONModel
-from anodefree.structures.orientation import orient_bulk, validate_miller
+from anodefree.structures.orientation import OrientedBulk, orient_bulk, validate_miller
 from anodefree.structures.slabs import build_slab_from, select_termination
 from anodefree.structures.surface_materials import MATERIAL_NAMES, resolve_bulk
-from anodefree.structures.terminations import terminations_of
+from anodefree.structures.terminations import TerminationRecord, terminations_of
 from anodefree.tasks import RelaxSettings
 from anodefree.workflows.calculation import CalculationMaker, _default_engine
 from anodefree.workflows.engines.base import Engine
@@ -69,37 +69,72 @@ def check_same_engine(engine: Engine, inputs: Mapping[str, Any], quantity: str) 
             )
 
 
+def pick_termination(
+    ob: OrientedBulk, termination: int | str | None, *, allow_reconstructed: bool = False
+) -> TerminationRecord:
+    """Return the symmetric, stoichiometric, nonpolar termination to cut (index or label).
+
+    Parameters
+    ----------
+    ob
+        The oriented bulk.
+    termination
+        An index into its termination list, a label such as ``"Li-S-Li"`` (robust against
+        the plane order of another bulk cell of the same phase), or None for the only
+        acceptable one.
+    allow_reconstructed
+        Accept a half-plane reconstruction.
+
+    Raises
+    ------
+    StructureError
+        Naming the index or label when it does not exist or is not acceptable.
+    """
+    records = terminations_of(ob)
+    what = f"{ob.formula}{ob.miller}"
+    if isinstance(termination, str):
+        matches = [r.index for r in records if r.label == termination]
+        if not matches:
+            labels = ", ".join(repr(r.label) for r in records)
+            raise StructureError(
+                f"termination {termination!r} does not exist for {what}; terminations: {labels}"
+            )
+        termination = matches[0]
+    return select_termination(
+        records,
+        termination,
+        allow_asymmetric=False,
+        allow_reconstructed=allow_reconstructed,
+        allow_polar=False,
+        what=what,
+    )
+
+
 def check_facet(
     material: str | Structure,
     miller: Sequence[int],
-    termination: int | None = None,
+    termination: int | str | None = None,
     *,
     allow_reconstructed: bool = False,
-) -> int:
+) -> str:
     """Check that ``material`` has a symmetric, stoichiometric, nonpolar ``miller`` facet.
 
     Returns
     -------
-    int
-        The termination index that will be used.
+    str
+        The label of the termination that will be used (e.g. ``"Li-S-Li"``): labels, not
+        indices, identify a termination across bulk cells of the same phase (the engine's
+        relaxed cell may list the planes in another order).
 
     Raises
     ------
     StructureError
         For an invalid Miller index (e.g. (0, 0, 0)), a facet the material lacks (a
-        four-index facet of a cubic crystal, a termination index that does not exist, or no
-        acceptable termination), naming the value.
+        four-index facet of a cubic crystal, a termination index or label that does not
+        exist, or no acceptable termination), naming the value.
     """
     ob = orient_bulk(material, miller)
-    chosen = select_termination(
-        terminations_of(ob),
-        termination,
-        allow_asymmetric=False,
-        allow_reconstructed=allow_reconstructed,
-        allow_polar=False,
-        what=f"{ob.formula}{ob.miller}",
-    )
-    return chosen.index
+    return pick_termination(ob, termination, allow_reconstructed=allow_reconstructed).label
 
 
 def series_slabs(
@@ -107,7 +142,7 @@ def series_slabs(
     miller: Sequence[int],
     n_units: Sequence[int],
     *,
-    termination: int | None = None,
+    termination: int | str | None = None,
     vacuum: float = 15.0,
     free_planes: int | None = None,
     allow_reconstructed: bool = False,
@@ -123,7 +158,7 @@ def series_slabs(
     n_units
         Thicknesses in repeat units.
     termination
-        Termination index (None: the only acceptable one).
+        Termination index or label (None: the only acceptable one).
     vacuum
         Vacuum along the normal (A).
     free_planes
@@ -138,14 +173,7 @@ def series_slabs(
         Thinnest first.
     """
     ob = orient_bulk(bulk, miller)
-    chosen = select_termination(
-        terminations_of(ob),
-        termination,
-        allow_asymmetric=False,
-        allow_reconstructed=allow_reconstructed,
-        allow_polar=False,
-        what=f"{ob.formula}{ob.miller}",
-    )
+    chosen = pick_termination(ob, termination, allow_reconstructed=allow_reconstructed)
     builds = []
     for n in sorted(set(n_units)):
         build = build_slab_from(ob, chosen, n, vacuum=vacuum)
@@ -187,7 +215,9 @@ class SurfaceEnergyMaker(Maker):
     n_units
         Thicknesses in repeat units (layers of bcc Li, Li-S-Li trilayers of Li2S(111)).
     termination
-        Termination index (None: the only symmetric, stoichiometric, nonpolar one).
+        Termination label (``"Li-S-Li"``) or index in the named material's list (None: the
+        only symmetric, stoichiometric, nonpolar one); an index is turned into the label at
+        once, since the relaxed bulk may list the terminations in another order.
     vacuum
         Vacuum along the normal, A.
     free_planes
@@ -204,7 +234,7 @@ class SurfaceEnergyMaker(Maker):
     material: str | None = None
     miller: tuple[int, int, int] = (1, 0, 0)
     n_units: tuple[int, ...] = (3, 5, 7, 9)
-    termination: int | None = None
+    termination: int | str | None = None
     vacuum: float = 15.0
     free_planes: int | None = None
     allow_reconstructed: bool = False
@@ -250,7 +280,7 @@ class SurfaceSeriesSettings(MSONModel):
 
     miller: tuple[int, int, int]
     n_units: tuple[int, ...]
-    termination: int | None = None
+    termination: int | str | None = None
     vacuum: float = 15.0
     free_planes: int | None = None
     allow_reconstructed: bool = False
@@ -383,8 +413,9 @@ class SurfaceFacet(MSONModel):
     n_units: tuple[int, ...] = Field(
         description="Thicknesses in repeat units (layers of bcc Li, Li-S-Li trilayers)."
     )
-    termination: int | None = Field(
-        None, description="Termination index (None: the only acceptable one)."
+    termination: int | str | None = Field(
+        None,
+        description="Termination label, e.g. 'Li-S-Li', or index (None: the only acceptable one).",
     )
     free_planes: int | None = Field(
         4,
@@ -469,7 +500,9 @@ class SurfacesStage(MSONModel):
             facets=(
                 SurfaceFacet(material="Li", miller=(1, 0, 0), n_units=(5, 7, 9, 11, 13, 15)),
                 SurfaceFacet(material="Li", miller=(1, 1, 0), n_units=(5, 7, 9, 11, 13)),
-                SurfaceFacet(material="Li", miller=(1, 1, 1), n_units=(6, 9, 12, 15, 18)),
+                SurfaceFacet(
+                    material="Li", miller=(1, 1, 1), n_units=(6, 9, 12, 15, 18), free_planes=6
+                ),
                 SurfaceFacet(material="Li2S", miller=(1, 1, 1), n_units=(3, 4, 5, 6, 7)),
                 SurfaceFacet(material="Li2S", miller=(1, 1, 0), n_units=(3, 4, 5, 6, 7)),
                 SurfaceFacet(material="LiAg", miller=(1, 1, 0), n_units=(3, 5, 7, 9)),

@@ -152,7 +152,7 @@ def _figures(docs: Sequence[AdhesionDocument], figure_dir: Path) -> list[str]:
     seen = set()
     for doc in docs:
         scan = doc.registry_scan
-        key = (scan.system, scan.placement)
+        key = scan.cache_key or (scan.system, scan.placement)  # one map per distinct scan
         if key not in seen:
             seen.add(key)
             paths.append(
