@@ -73,6 +73,8 @@ from anodefree.workflows.calculation import CalculationMaker, _default_engine
 from anodefree.workflows.engines.base import AseEngine, Engine
 
 if TYPE_CHECKING:
+    from pymatgen.core import Structure
+
     from anodefree.analysis.documents.calculation import CalculationResult
 
 logger = logging.getLogger(__name__)
@@ -566,9 +568,11 @@ def hull_relaxations(
             "prescreen_rank": candidate.rank,
         }
         structures[candidate.label] = candidate.structure
+    # Species grouped (Li, then Ag): one POSCAR block and one POTCAR per element for VASP;
+    # the enumerated orderings interleave them.
     jobs = {
         label: calc.make(
-            structure,
+            structure.get_sorted_structure(),
             label=f"Li-Ag hull: {label}",
             system="Li-Ag",
             role="hull candidate",
@@ -588,6 +592,16 @@ def hull_relaxations(
     )
     document.name = "Li-Ag hull document"
     return Response(replace=Flow([*jobs.values(), document], output=document.output))
+
+
+def relaxed_space_group(structure: Structure, symprec: float = 0.1) -> str:
+    """Return the space-group symbol of a relaxed structure ('?' if spglib fails)."""
+    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+    try:
+        return SpacegroupAnalyzer(structure, symprec=symprec).get_space_group_symbol()
+    except (TypeError, ValueError):  # spglib finds no symmetry dataset
+        return "?"
 
 
 @job(config=JobConfig(on_missing_references=OnMissing.NONE))
@@ -642,6 +656,7 @@ def hull_study_document(
         prescreen_calculator=screen.calculator if screen else None,
         settings=settings,
         job_ids={label: r.source_job_uuid or r.job_uuid or "" for label, r in done.items()},
+        space_groups={label: relaxed_space_group(r.structure) for label, r in done.items()},
         warnings=warnings,
     )
 

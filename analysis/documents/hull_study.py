@@ -165,6 +165,11 @@ class HullStudyDocument(BaseModel):
         default_factory=dict,
         description="Candidate label -> id of the job that computed its energy.",
     )
+    space_groups: dict[str, str] = Field(
+        default_factory=dict,
+        description="Candidate label -> space group of the relaxed structure (symprec 0.1 A; "
+        "a relaxation may leave the symmetry of the starting ordering).",
+    )
     warnings: list[str] = Field(default_factory=list, description="Failures, unconverged ...")
 
     @property

@@ -73,12 +73,29 @@ def hull_table_markdown(document: HullStudyDocument) -> str:
             continue
         converged = rows[named.best_label].converged
         flag = "" if converged else " (NOT CONVERGED)"
+        group = document.space_groups.get(named.best_label)
+        group = f", {group}" if group else ""
         lines.append(
-            f"| {named.phase} | {named.best_label}{flag} (of {named.n_candidates}) | "
+            f"| {named.phase} | {named.best_label}{group}{flag} (of {named.n_candidates}) | "
             f"{1000 * named.formation_energy_per_atom:.1f} | {1000 * named.e_above_hull:.1f} | "
             f"{_yes_no(named.on_hull)} | {_pbesol(named.phase)} |"
         )
     return "\n".join(lines)
+
+
+def _prototypes_text(document: HullStudyDocument) -> str | None:
+    """One line: every relaxed named prototype and its energy above the hull."""
+    parts = []
+    for row in document.hull.rows:
+        if row.origin not in ("prototype", "gamma-parent"):
+            continue
+        group = document.space_groups.get(row.label)
+        parts.append(
+            f"{row.label}{f' ({group})' if group else ''} {1000 * row.e_above_hull:.1f} meV/atom"
+        )
+    if not parts:
+        return None
+    return "Named prototypes, energy above the hull: " + ", ".join(parts) + "."
 
 
 def _counts_text(document: HullStudyDocument) -> str:
@@ -225,6 +242,9 @@ def hull_section(documents: Sequence[HullStudyDocument], figure_dir: Path | None
                 for s in profile.steps
             )
             section.text.append(f"Voltage profile ({calc}): {steps}.")
+        prototypes = _prototypes_text(document)
+        if prototypes:
+            section.text.append(prototypes)
         section.text.append(_counts_text(document))
         section.rows += _phase_rows(document, section.title, calc)
         section.rows.append(_onset_row(document, section.title, calc))
