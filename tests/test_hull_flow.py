@@ -261,6 +261,10 @@ def test_report_section_shows_table_counts_and_plots(run, tmp_path):
     assert (tmp_path / "figures" / "li_ag_hull.png").stat().st_size > 0
     markdown = render_markdown(report)
     assert "| Li9Ag4 | not computed |" in markdown
+    # Cubic prototypes keep their symmetry in a relaxation (the forces and the stress
+    # anisotropy vanish by symmetry): B2 stays Pm-3m, bcc Li Im-3m.
+    assert (study.space_groups["LiAg-B2"], study.space_groups["Li-bcc"]) == ("Pm-3m", "Im-3m")
+    assert "LiAg-B2 (Pm-3m)" in markdown
     assert "LiAg, Li9Ag4 and Li3Ag on the Li-Ag hull" in markdown
 
 
@@ -275,7 +279,7 @@ def test_onset_export_refuses_a_hull_without_compounds(run):
 
 
 @pytest.mark.slow
-def test_onset_export_from_a_hand_made_study(run):
+def test_onset_export_from_a_hand_made_study(run, tmp_path):
     # The hand-made hull of tests/test_hull.py: Ag - LiAg (-0.2 eV/atom) - Li3Ag (-0.12) - Li;
     # G(LiAg) = 2 (-0.2) = -0.4 eV, G(Li3Ag) = 4 (-0.12) = -0.48 eV per Li_xAg;
     # V(LiAg -> Li3Ag) = -(-0.48 + 0.4) / (3 - 1) = 0.04 V, V(Ag -> LiAg) = 0.40 V.
@@ -303,6 +307,15 @@ def test_onset_export_from_a_hand_made_study(run):
     assert [p.phases for p in onset.voltage_profile] == [["Li3Ag", "LiAg"], ["LiAg", "Ag"]]
     assert [p.voltage for p in onset.voltage_profile] == pytest.approx([0.04, 0.40], abs=1e-9)
     assert "LiAg-B2 / Li3Ag-D03" in onset.source.note
+
+    # The report shows this onset beside the measured 0.05 V, and both plots.
+    report = build_report("t", [study], figure_dir=tmp_path / "figures")
+    (section,) = report.sections
+    row = next(r for r in section.rows if r.quantity.startswith("delithiation onset"))
+    assert (row.value, row.reference, row.unit) == (pytest.approx(0.04), 0.05, "V vs Li+/Li")
+    assert "LiAg / Li3Ag" in row.note
+    assert [f.split("/")[-1] for f in section.figures] == ["li_ag_hull.png", "li_ag_voltage.png"]
+    assert "LiAg-B2 -> Li3Ag-D03 40 mV" in render_markdown(report)
 
 
 # --- settings and engines -------------------------------------------------------------
