@@ -19,6 +19,15 @@ structure of each composition (only with ``--baseline all``).
 Run: ``.venv/bin/python benchmarks/hull_enumeration.py --engine morse``
 (``--engine chgnet --max-size 3 --baseline sample:6`` for the default potential).
 Writes ``benchmarks/results/hull_enumeration[_<engine>].json``.
+
+``--flow`` instead times the campaign's hull stage (:func:`anodefree.workflows.hull.
+build_hull_stage` with ``--max-size``, ``--gamma``, ``--keep-derivatives`` and
+``--keep-gamma``; bcc Li and fcc Ag from a bulk flow first, as in the campaign) through
+jobflow on an embedded store in a temporary folder: wall and CPU time of the stage (CPU time
+of this process, all threads), force calls and wall time of every relaxation, the counts and
+the hull. Writes ``benchmarks/results/hull_stage[_<engine>].json``. On a shared machine
+compare CPU times (with ``OMP_NUM_THREADS=1``; multithreaded torch and OpenBLAS spin on
+oversubscribed cores and inflate both).
 """
 
 from __future__ import annotations
@@ -30,9 +39,11 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
+import contextlib
 import json
 import platform
 import random
+import resource
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,7 +115,154 @@ def per_minute(count: int, seconds: float) -> float:
     return 60.0 * count / seconds if seconds > 0 else float("inf")
 
 
-def main() -> None:  # noqa: PLR0915 - one linear script
+def cpu_time() -> float:
+    """CPU time of this process (all threads) in s."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def flow_benchmark(args: argparse.Namespace, console: Console) -> None:  # noqa: PLR0915 - one linear script
+    """Time the campaign's hull stage through jobflow (see the module docstring)."""
+    import tempfile
+
+    from jobflow import Flow, run_locally
+
+    from anodefree.tasks import RelaxSettings
+    from anodefree.workflows.bulk import BulkReferenceMaker
+    from anodefree.workflows.hull import HullStage, build_hull_stage
+    from anodefree.workflows.stores import StoreSettings, ensure_indexes, make_job_store
+
+    engine = get_engine(args.engine)
+    provenance = engine.provenance()
+    relax = RelaxSettings()
+    stage = HullStage(
+        max_size=args.max_size,
+        gamma_phases=tuple(p for p in args.gamma.split(",") if p),
+        keep_derivatives=args.keep_derivatives,
+        keep_gamma=args.keep_gamma,
+    )
+    load_before = os.getloadavg()
+    threads = None
+    with contextlib.suppress(ImportError):
+        import torch
+
+        threads = torch.get_num_threads()
+    with tempfile.TemporaryDirectory() as folder:
+        store = make_job_store(StoreSettings(backend="embedded", path=Path(folder) / "store"))
+        store.connect()
+        ensure_indexes(store)
+
+        def bulk_flow() -> Flow:
+            return BulkReferenceMaker(engine=engine, relax=relax, phases=("Li", "Ag")).make()
+
+        wall, cpu = time.perf_counter(), cpu_time()
+        run_locally(bulk_flow(), store=store, log=False, ensure_success=True)
+        bulk_times = (time.perf_counter() - wall, cpu_time() - cpu)
+        # As in the campaign the stage takes the bulk flow's outputs (reused from the store).
+        bulk = bulk_flow()
+        wall, cpu = time.perf_counter(), cpu_time()
+        flows, planned = build_hull_stage(
+            stage, engine, relax, bulk.output["results"]["Li"], bulk.output["results"]["Ag"]
+        )
+        build_times = (time.perf_counter() - wall, cpu_time() - cpu)
+        wall, cpu = time.perf_counter(), cpu_time()
+        responses = run_locally(
+            Flow([bulk, *flows]),
+            store=store,
+            log=False,
+            ensure_success=True,
+            create_folders=True,
+            root_dir=Path(folder) / "run",
+        )
+        stage_times = (time.perf_counter() - wall, cpu_time() - cpu)
+    outputs = [r.output for d in responses.values() for r in d.values()]
+    study = next(o for o in outputs if type(o).__name__ == "HullStudyDocument")
+    screen = next(o for o in outputs if type(o).__name__ == "HullPrescreenDocument")
+    calcs = [
+        o for o in outputs if type(o).__name__ == "CalculationResult" and o.role == "hull candidate"
+    ]
+    table = Table(title=f"Li-Ag hull stage ({provenance.label})")
+    for column in ("step", "wall (s)", "CPU (s)"):
+        table.add_column(column)
+    for name, (w, c) in (
+        ("bulk Li + Ag", bulk_times),
+        ("build (enumeration for the plan)", build_times),
+        ("hull stage", stage_times),
+    ):
+        table.add_row(name, f"{w:.1f}", f"{c:.1f}")
+    console.print(table)
+    counts = study.counts
+    console.print(
+        f"{counts.n_enumerated} enumerated, {counts.n_prescreened} prescreened "
+        f"({screen.prescreen_time_s:.1f} s), {counts.n_selected} selected, "
+        f"{counts.n_relaxed} relaxed ({counts.n_computed} computed, {counts.n_reused} reused); "
+        f"{sum(c.n_ionic_steps or 0 for c in calcs)} ionic steps; planned {planned}"
+    )
+    rows = hull_table(study.hull)
+    named = Table(title="named phases")
+    for column in rows[0]:
+        named.add_column(column)
+    for row in rows:
+        named.add_row(*[str(v) for v in row.values()])
+    console.print(named)
+    console.print(
+        f"delithiation onset: {study.delithiation_onset} V "
+        f"({', '.join(study.hull.voltage_profile.onset_region)})"
+    )
+    result = {
+        "benchmark": "hull_stage",
+        "calculator": provenance.model_dump(mode="json"),
+        "stage": stage.model_dump(mode="json"),
+        "relax": relax.model_dump(mode="json"),
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "platform": platform.platform(),
+            "torch_threads": threads,
+            "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+            "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
+            "load_average_before": load_before,
+            "load_average_after": os.getloadavg(),
+            "note": "2 shared cores; a load average above 2 means other jobs ran concurrently",
+        },
+        "times_s": {
+            "bulk_wall": bulk_times[0],
+            "bulk_cpu": bulk_times[1],
+            "build_wall": build_times[0],
+            "build_cpu": build_times[1],
+            "stage_wall": stage_times[0],
+            "stage_cpu": stage_times[1],
+            "prescreen_wall": screen.prescreen_time_s,
+        },
+        "planned_calculations": planned,
+        "counts": counts.model_dump(mode="json"),
+        "relaxations": [
+            {
+                "label": c.metadata.get("candidate", c.label),
+                "n_atoms": c.n_atoms,
+                "ionic_steps": c.n_ionic_steps,
+                "wall_time_s": c.wall_time,
+                "converged": c.converged,
+                "space_group": study.space_groups.get(c.metadata.get("candidate", c.label)),
+            }
+            for c in calcs
+        ],
+        "hull": {
+            "named_phases": rows,
+            "stable": study.hull.stable,
+            "voltage_steps": [s.model_dump(mode="json") for s in study.hull.voltage_profile.steps],
+            "delithiation_onset_V": study.delithiation_onset,
+            "onset_region": study.hull.voltage_profile.onset_region,
+            "warnings": study.warnings,
+        },
+    }
+    RESULTS.mkdir(exist_ok=True)
+    suffix = "" if args.engine == "morse" else f"_{args.engine}"
+    out = RESULTS / f"hull_stage{suffix}.json"
+    out.write_text(json.dumps(result, indent=2, default=str))
+    console.print(f"wrote {out}")
+
+
+def main() -> None:  # noqa: C901, PLR0915 - one linear script
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--engine", default="morse", help="engine name (morse, chgnet, ...)")
     parser.add_argument("--max-size", type=int, default=4, help="atoms per derivative cell")
@@ -119,7 +277,15 @@ def main() -> None:  # noqa: PLR0915 - one linear script
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument(
+        "--flow", action="store_true", help="time the campaign's hull stage instead"
+    )
+    parser.add_argument("--keep-derivatives", type=int, default=1, help="--flow only")
+    parser.add_argument("--keep-gamma", type=int, default=3, help="--flow only")
     args = parser.parse_args()
+    if args.flow:
+        flow_benchmark(args, Console())
+        return
     baseline = args.baseline or ("all" if args.engine == "morse" else "sample:6")
     console = Console()
     engine = get_engine(args.engine)
