@@ -277,6 +277,33 @@ def test_direct_scans_are_reused_from_the_store(flow_run):
     assert all(r.reused for r in results)
 
 
+def test_shared_scans_take_the_pure_registry_and_draw_no_mixed_curve(flow_run):
+    morse = get_engine("morse")
+    bulks = flow_run["bulks"]
+    settings = SETTINGS.model_copy(update={"share_scan": True})
+    flow = AdhesionMaker(engine=morse, relax=RELAX, system=SYSTEM, settings=settings).make(
+        bulks["Li"], bulks["LiAg"], flow_run["gamma"]
+    )
+    responses = run_locally(flow, store=flow_run["store"], log=False)
+    docs = {d.placement: d for d in _outputs(responses, AdhesionDocument)}
+    pure, l1 = docs["pure"], docs["L1"]
+    assert len(_outputs(responses, RigidScan)) == 2  # one registry and one separation scan
+    assert l1.scan_placement == "pure"
+    assert l1.registry_shift_fractional == pure.registry_shift_fractional
+    assert l1.best_separation == pure.best_separation
+    # the pure cell's scan energies must not be combined with the alloy slabs
+    assert l1.separation_curve == []
+    assert pure.separation_curve
+    # W_ad of the alloy at the shared point, from the alloy's own cells
+    build = _cell(bulks, "L1", pure.registry_shift_fractional, pure.best_separation)
+    ideal = (
+        (_energy(build.film_slab) + _energy(build.substrate_slab) - _energy(build.structure))
+        / build.record.area
+        * EV_PER_A2_TO_J_PER_M2
+    )
+    assert l1.w_ad_ideal == pytest.approx(ideal, abs=1e-8)
+
+
 def test_unconverged_relaxation_is_flagged_never_silently_used(flow_run, memory_store):
     morse = get_engine("morse")
     bulks = _bulks(morse, memory_store)

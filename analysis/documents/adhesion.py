@@ -205,7 +205,12 @@ class AdhesionDocument(BaseModel):
     registry_scan: RigidScan = Field(description="Rigid registry scan at a fixed separation.")
     separation_scan: RigidScan = Field(description="Rigid separation scan at the best registry.")
     separation_curve: list[SeparationPoint] = Field(
-        description="Energy and rigid adhesion energy against separation."
+        description="Energy and rigid adhesion energy against separation (empty when the "
+        "scans are another placement's: their energies are of another cell)."
+    )
+    scan_placement: str = Field(
+        description="Placement whose scans chose the registry and separation (this one, or "
+        "'pure' when a solute placement shares the pure interface's scans)."
     )
     registry_shift_fractional: tuple[float, float] = Field(
         description="Registry used (best of the registry scan), fractional coordinates."
@@ -401,16 +406,21 @@ class AdhesionDocument(BaseModel):
             if r is not None:
                 energies[name] = EnergyEntry.of(r)
         job_uuids = _job_ids(energies, metal_bulk, metal_surface, registry_scan, separation_scan)
-        curve = [
-            SeparationPoint(
-                separation=p.separation,
-                energy=p.energy,
-                adhesion_energy=work_of_adhesion(
-                    film_static.energy, substrate_static.energy, p.energy, area
-                ),
-            )
-            for p in sorted(separation_scan.points, key=lambda p: p.separation)
-        ]
+        shared = separation_scan.placement != placement
+        curve = (
+            []
+            if shared
+            else [
+                SeparationPoint(
+                    separation=p.separation,
+                    energy=p.energy,
+                    adhesion_energy=work_of_adhesion(
+                        film_static.energy, substrate_static.energy, p.energy, area
+                    ),
+                )
+                for p in sorted(separation_scan.points, key=lambda p: p.separation)
+            ]
+        )
         converged = all(r.converged for r in used) and relaxed_ok and gamma[2]
         return cls(
             system=system,
@@ -438,6 +448,7 @@ class AdhesionDocument(BaseModel):
             registry_scan=registry_scan,
             separation_scan=separation_scan,
             separation_curve=curve,
+            scan_placement=separation_scan.placement,
             registry_shift_fractional=record.registry_shift_fractional,
             registry_shift=record.registry_shift,
             best_separation=record.separation,

@@ -51,7 +51,8 @@ def plot_separation_curves(documents: Sequence[AdhesionDocument], path: str | Pa
         d = [p.separation for p in doc.separation_curve]
         w = [p.adhesion_energy for p in doc.separation_curve]
         color = f"C{i % 10}"
-        ax.plot(d, w, "o-", ms=3.5, color=color, label=_name(doc))
+        shared = " (scans of the pure cell)" if not doc.separation_curve else ""
+        ax.plot(d, w, "o-", ms=3.5, color=color, label=_name(doc) + shared)
         ax.plot([doc.best_separation], [doc.w_ad_ideal], "*", ms=11, color=color, mec="k")
         if doc.relaxed_separation is not None and doc.w_ad_relaxed is not None:
             ax.plot(

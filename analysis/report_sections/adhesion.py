@@ -97,7 +97,13 @@ def adhesion_section(documents: Sequence[AdhesionDocument], figure_dir: Path | N
                 unit="J/m^2",
                 calculator=calc,
                 note=f"registry scan {len(doc.registry_scan.points)} points, separation scan "
-                f"{len(doc.separation_scan.points)} points; {geometry}",
+                f"{len(doc.separation_scan.points)} points"
+                + (
+                    f" (of the {doc.scan_placement} interface, shared)"
+                    if doc.scan_placement != doc.placement
+                    else ""
+                )
+                + f"; {geometry}",
                 flagged=not all(
                     doc.energies[k].converged
                     for k in ("interface_rigid", "film_static", "substrate_static")
