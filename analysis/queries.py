@@ -266,10 +266,9 @@ def _report_families() -> dict[str, PropertyFamily]:
     """Families for document classes that only have a report section."""
     from anodefree.analysis import report
 
-    report._load_sections()  # noqa: SLF001 (the report's own registry loader)
     registered = {f.document_class for f in _FAMILIES.values()}
     out = {}
-    for document_class in report._SECTIONS:  # noqa: SLF001
+    for document_class in report.section_builders():
         if document_class in registered:
             continue
         kind = default_kind(document_class)

@@ -80,6 +80,12 @@ def register_section(
     return decorate
 
 
+def section_builders() -> dict[str, Callable[[Sequence[BaseModel], Path], Section]]:
+    """Return the registered section builders keyed by document class name."""
+    _load_sections()
+    return dict(_SECTIONS)
+
+
 def _load_sections() -> None:
     package = importlib.import_module("anodefree.analysis.report_sections")
     for module in pkgutil.iter_modules(package.__path__):

@@ -282,6 +282,24 @@ def _register_model_commands() -> None:
 _register_model_commands()
 
 
+def _register_queue_commands() -> None:
+    """Attach the results query and batch-queue commands."""
+    from anodefree.cli_queue import (
+        queue_status_command,
+        rerun_command,
+        results_command,
+        submit_command,
+    )
+
+    app.command("results")(results_command)
+    app.command("submit")(submit_command)
+    app.command("queue-status")(queue_status_command)
+    app.command("rerun")(rerun_command)
+
+
+_register_queue_commands()
+
+
 def main() -> None:
     """Entry point that turns anodefree errors into clean messages."""
     try:

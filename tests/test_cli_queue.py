@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import shlex
 import subprocess
 import uuid
 
@@ -37,27 +36,6 @@ SMALL = {
 }
 
 runner = CliRunner()
-
-try:
-    from qtoolkit.io.shell import ShellIO
-except ImportError:  # jobflow-remote (and its qtoolkit) not installed
-    ShellIO = object
-
-
-class QuotingShellIO(ShellIO):
-    """qtoolkit's ShellIO with the job name quoted in the ``echo`` of its script header.
-
-    qtoolkit's shell template runs ``echo <job name>`` unquoted, so a job named
-    ``collect Li bulk (bcc)`` (jobflow-remote only replaces the spaces) is a bash syntax
-    error and fails before it starts; see the xfail test below.
-    """
-
-    def generate_header(self, options):
-        if options is not None and not isinstance(options, dict):  # a QResources
-            options = self.check_convert_qresources(options)
-        if options and "job_name" in options:
-            options = {**options, "job_name": shlex.quote(options["job_name"])}
-        return super().generate_header(options)
 
 
 @pytest.fixture
@@ -211,12 +189,6 @@ def _bash_syntax_ok(script: str) -> bool:
     return proc.returncode == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="qtoolkit's shell template echoes the job name unquoted: jobflow-remote shell "
-    "workers fail on anodefree job names such as 'collect Li bulk (bcc)' until "
-    "WorkerSettings.project_entry uses a quoting ShellIO (reported to the lead)",
-)
 def test_shell_worker_scripts_survive_job_names_with_parentheses(tmp_path):
     pytest.importorskip("jobflow_remote")
     from anodefree.workflows.execution import jobflow_remote as jfr
@@ -263,11 +235,6 @@ def test_submit_runs_on_jobflow_remote_and_results_are_queried(app, tmp_path, mo
     assert "submitted flow" in submitted.output
     run_id = submitted.output.split("run id")[1].split(";")[0].strip()
 
-    # The Runner writes the job scripts: give it a shell that quotes job names (see above).
-    options = {"job_name": "collect_Li_bulk_(bcc)", "qout_path": "o", "qerr_path": "e"}
-    assert _bash_syntax_ok(QuotingShellIO().get_submission_script("true", options))
-    for worker in project.workers.values():
-        worker.scheduler_type = QuotingShellIO().as_dict()
     jfr.run_in_process(project, max_seconds=300)
     status = invoke(app, "queue-status", "--queue", queue_file, "--project", "cli-test")
     assert status.exit_code == 0, status.output

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from anodefree.errors import ConfigError
 from anodefree.settings import URI_ENV, Settings
 from anodefree.workflows.execution.probes import add, where_am_i
 from anodefree.workflows.execution.resources import JobResources, ResourcePolicy, ResourceRule
+from anodefree.workflows.execution.shell_io import scheduler_kind
 from anodefree.workflows.stores import SecretMongoStore, StoreSettings, make_job_store
 
 pytest.importorskip("jobflow_remote")
@@ -79,7 +81,14 @@ def test_mongodb_project_holds_no_credentials_and_reloads(tmp_path, mongo_uri, c
     batch = reloaded.workers["batch"]
     assert batch.scheduler_type == "slurm"
     assert batch.pre_run.splitlines() == [f"source {sys.prefix}/bin/activate", "module load gcc"]
-    assert reloaded.workers["local"].scheduler_type == "shell"
+    local = reloaded.workers["local"]
+    assert scheduler_kind(local.scheduler_type) == "shell"
+    # the shell scheduler quotes job names such as "collect Li bulk (bcc)"
+    script = local.get_scheduler_io().get_submission_script(
+        "true", {"job_name": "collect_Li_bulk_(bcc)", "qout_path": "o", "qerr_path": "e"}
+    )
+    bash = subprocess.run(["bash", "-n"], input=script, text=True, check=False)  # noqa: S607
+    assert bash.returncode == 0
     assert reloaded.runner.delay_check_run_status == 15
 
 

@@ -38,6 +38,10 @@ INDEXED_FIELDS = (
     "output.system",
     "output.calculator.engine",
     "metadata.campaign",
+    "metadata.run_id",
+    "output.calculator.version",
+    "output.calculator.model",
+    "output.label",
     "completed_at",
 )
 

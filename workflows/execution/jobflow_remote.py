@@ -40,6 +40,7 @@ from anodefree.workflows.execution.resources import (
     Scheduler,
     apply_policy,
 )
+from anodefree.workflows.execution.shell_io import QuotingShellIO, scheduler_kind
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -148,7 +149,10 @@ class WorkerSettings(BaseModel):
         """Return the worker as a jobflow-remote project entry."""
         entry: dict[str, Any] = {
             "type": "local" if self.host is None else "remote",
-            "scheduler_type": self.scheduler,
+            # shell workers quote the job name (see shell_io.QuotingShellIO)
+            "scheduler_type": QuotingShellIO().as_dict()
+            if self.scheduler == "shell"
+            else self.scheduler,
             "work_dir": str(self.work_dir),
             "pre_run": self.pre_run_script(),
             "max_jobs": self.max_jobs,
@@ -408,7 +412,7 @@ def submit_flows(
 
     if isinstance(flows, Flow | Job):
         flows = [flows]
-    schedulers = {name: w.scheduler_type for name, w in project.workers.items()}
+    schedulers = {name: scheduler_kind(w.scheduler_type) for name, w in project.workers.items()}
     if not schedulers:
         raise ConfigError(f"jobflow-remote project {project.name!r} has no workers")
     for name, scheduler in schedulers.items():
