@@ -228,6 +228,11 @@ def test_rerun_reuses_every_relaxation(run):
     with threadpool_limits(1, "blas"):
         responses = run_locally(flow, store=run["store"], log=False, ensure_success=True)
     study = _outputs(responses, "HullStudyDocument")[0]
+    screen = _outputs(responses, "HullPrescreenDocument")[0]
+    assert screen.reused
+    assert screen.cache_key == run["screen"].cache_key
+    assert not run["screen"].reused
+    assert [c.label for c in screen.selected] == [c.label for c in run["screen"].selected]
     # Same structures, calculator and task: all 14 relaxations (Li and Ag included, which
     # the bulk flow computed with the same task) come from the store.
     assert (study.counts.n_reused, study.counts.n_computed) == (study.counts.n_relaxed, 0)

@@ -43,9 +43,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
-from jobflow import Flow, Maker, Response, job
+from jobflow import CURRENT_JOB, Flow, Maker, Response, job
 from jobflow.core.job import JobConfig
 from jobflow.core.reference import OnMissing
+from monty.json import MontyDecoder
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from anodefree.analysis.documents.hull import PhaseEnergy
@@ -59,7 +60,7 @@ from anodefree.analysis.documents.hull_study import (
 )
 from anodefree.analysis.hull import DEFAULT_REFERENCES, li_ag_hull
 from anodefree.errors import ConfigError, EngineError
-from anodefree.provenance import require_same_calculator
+from anodefree.provenance import require_same_calculator, stable_hash
 from anodefree.serialization import MSONModel
 from anodefree.structures.alloys import GAMMA_BRASS_PHASES, CandidateStructure, li_ag_candidates
 from anodefree.structures.enumeration import (
@@ -503,10 +504,49 @@ class LiAgHullMaker(Maker):
         return Flow([screen, relaxations], output=relaxations.output, name=self.name)
 
 
-@job
-def hull_prescreen(search: HullSearch, engine: Engine) -> HullPrescreenDocument:
-    """Enumerate and prescreen the hull candidates (see :func:`run_prescreen`)."""
-    return run_prescreen(search, engine)
+def prescreen_key(search: HullSearch, engine: Engine) -> str:
+    """Identity of a prescreen: the search, the method, its calculator and the code versions.
+
+    The enumerations are deterministic for given settings and package versions, and the
+    single-point energies depend on the calculator only (Ewald on nothing else).
+    """
+    from anodefree.workflows.engines.base import package_version
+
+    method = search.method_for(engine)
+    return stable_hash(
+        {
+            "search": search.model_dump(mode="json"),
+            "method": method,
+            "calculator": engine.provenance().fingerprint if method == "single_point" else None,
+            "versions": {p: package_version(p) for p in ("anodefree", "icet", "pymatgen")},
+        },
+        length=24,
+    )
+
+
+@job(config=JobConfig(expose_store=True))
+def hull_prescreen(search: HullSearch, engine: Engine, reuse: bool = True) -> HullPrescreenDocument:
+    """Enumerate and prescreen the hull candidates (see :func:`run_prescreen`).
+
+    A stored prescreen with the same :func:`prescreen_key` is reused (``reused=True``),
+    so a campaign re-run after a kill recomputes no single point.
+    """
+    key = prescreen_key(search, engine)
+    store = CURRENT_JOB.store
+    if reuse and store is not None:
+        doc = store.query_one(
+            {"output.@class": "HullPrescreenDocument", "output.cache_key": key},
+            properties=["output"],
+            load=True,
+        )
+        if doc is not None:
+            output = doc["output"]
+            if isinstance(output, dict):
+                output = MontyDecoder().process_decoded(output)
+            if isinstance(output, HullPrescreenDocument):
+                logger.info("reused the stored Li-Ag hull prescreen %s", key)
+                return output.model_copy(update={"reused": True})
+    return run_prescreen(search, engine).model_copy(update={"cache_key": key})
 
 
 def _usable_reference(

@@ -101,6 +101,12 @@ class HullPrescreenDocument(BaseModel):
     )
     enumeration_time_s: float = Field(description="Wall time of the enumerations in s.")
     prescreen_time_s: float = Field(description="Wall time of the prescreen energies in s.")
+    cache_key: str | None = Field(
+        None, description="Identity of the prescreen (settings, method, calculator, versions)."
+    )
+    reused: bool = Field(
+        default=False, description="True when taken from the store instead of computed now."
+    )
 
     @property
     def n_enumerated(self) -> int:
