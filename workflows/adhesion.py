@@ -22,10 +22,16 @@ the engine's ASE calculator ("direct", cached in the store by the identity of th
 structures and calculator) or, for engines without an ASE calculator (VASP), as one cached
 static job per point ("jobs").
 
+Solute placements may share the pure interface's scans (``share_scan``, the laptop default:
+at about 3 at.% the solute barely changes the rigid registry landscape of the coincidence
+cell) and then start their relaxations from the relaxed pure cell with the solute
+substituted (``relax_from_pure``); the cluster preset scans every placement itself.
+
 The flow's output per system follows the hand-off to the interfacial-defect stage:
 ``{"document", "interface" (relaxed CalculationResult), "film_indices",
-"substrate_indices", "placements": {label: the same four keys}}``; the top-level keys are
-those of the primary placement (``pure``, else ``L1``).
+"substrate_indices", "placements": {label: the same four keys and "film_slab" (the relaxed
+isolated film)}}``; the top-level keys are those of the primary placement (``pure``, else
+``L1``).
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ from jobflow.core.job import JobConfig
 from jobflow.core.reference import OnMissing, OutputReference
 from monty.json import MontyDecoder
 from pydantic import ConfigDict, Field, field_validator, model_validator
+from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
 from anodefree.analysis.documents.adhesion import (
@@ -78,7 +85,6 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from jobflow import JobStore
-    from pymatgen.core import Structure
 
     from anodefree.analysis.documents.calculation import CalculationResult
     from anodefree.analysis.documents.surfaces import SurfaceEnergyDocument
@@ -141,6 +147,12 @@ class AdhesionSettings(MSONModel):
         default=False,
         description="Solute placements take the registry and separation of the pure "
         "interface of the same cell instead of scanning their own.",
+    )
+    relax_from_pure: bool = Field(
+        default=True,
+        description="With share_scan, solute placements start their interface and film-slab "
+        "relaxations from the relaxed pure cell with the solute substituted (same registry "
+        "and separation; far fewer steps than from the rigid cell).",
     )
     scan_mode: ScanMode = Field(
         "auto",
@@ -545,7 +557,66 @@ def separation_scan(
 # ---------------------------------------------------------------------------------------
 
 
-@job
+def start_from(relaxed: CalculationResult | None, rigid: Structure) -> tuple[Structure, bool]:
+    """Return ``rigid``'s species on the positions of a relaxed pure cell of the same sites.
+
+    Returns ``(rigid, False)`` when ``relaxed`` is missing or is not the same cell (site
+    count, lattice, or more than the solute sites differ in species).
+    """
+    if relaxed is None:
+        return rigid, False
+    pure = relaxed.structure
+    same_cell = len(pure) == len(rigid) and np.allclose(
+        pure.lattice.matrix, rigid.lattice.matrix, atol=1e-6
+    )
+    if not same_cell:
+        return rigid, False
+    differ = [i for i in range(len(rigid)) if pure[i].species != rigid[i].species]
+    if any(rigid[i].specie.symbol == "Li" for i in differ):
+        return rigid, False
+    props = {k: list(v) for k, v in rigid.site_properties.items()}
+    start = Structure(
+        rigid.lattice,
+        [site.species for site in rigid],
+        pure.frac_coords,
+        site_properties=props,
+    )
+    return start, True
+
+
+@job(config=JobConfig(on_missing_references=OnMissing.NONE))
+def pure_relaxations(
+    system: dict[str, Any],
+    film_bulk: CalculationResult,
+    substrate_bulk: CalculationResult,
+    engine: Engine,
+    relax: RelaxSettings,
+    settings: AdhesionSettings,
+    registry: RigidScan,
+    separation: RigidScan,
+) -> Response:
+    """Relax the pure interface and film slab at the shared point (starting points only)."""
+    spec = InterfaceSystem.model_validate(system)
+    if film_bulk is None or substrate_bulk is None or registry is None or separation is None:
+        msg = f"{spec.name}: no pure starting point, an input failed"
+        raise RuntimeError(msg)
+    build = build_cell(
+        spec, "pure", film_bulk.structure, substrate_bulk.structure, settings,
+        registry.best_shift_fractional, separation.best_separation,
+    )  # fmt: skip
+    name = f"{spec.name} pure"
+    tags = {"system": spec.name, "metadata": {"placement": "pure"}}
+    interface = CalculationMaker(
+        engine=engine, task=relax.task("relax_positions", build.record.fixed_indices)
+    ).make(build.structure, label=f"{name} interface (relaxed)", role="interface", **tags)
+    film = CalculationMaker(engine=engine, task=relax.task("relax_positions")).make(
+        build.film_slab, label=f"{name} film slab (relaxed)", role="film slab", **tags
+    )
+    output = {"interface": interface.output, "film_slab": film.output}
+    return Response(replace=Flow([interface, film], output=output, name=f"{name} start"))
+
+
+@job(config=JobConfig(on_missing_references=OnMissing.NONE))
 def adhesion_calculations(
     system: dict[str, Any],
     label: str,
@@ -557,9 +628,17 @@ def adhesion_calculations(
     registry: RigidScan,
     separation: RigidScan,
     metal_surface: SurfaceEnergyDocument | None,
+    start: dict[str, CalculationResult | None] | None = None,
 ) -> Response:
-    """Build the best interface; static and relaxed energies of it and its slabs."""
+    """Build the best interface; static and relaxed energies of it and its slabs.
+
+    ``start`` (solute placements sharing the pure scans) holds the relaxed pure interface
+    and film slab; the relaxations start from their positions with the solute substituted.
+    """
     spec = InterfaceSystem.model_validate(system)
+    if film_bulk is None or substrate_bulk is None or registry is None or separation is None:
+        msg = f"{spec.name} ({label}): no interface, a bulk reference or a scan failed"
+        raise RuntimeError(msg)
     build = build_cell(
         spec,
         label,
@@ -572,7 +651,15 @@ def adhesion_calculations(
     record = build.record
     fixed = record.fixed_indices
     name = f"{spec.name} {label}"
-    tags = {"system": spec.name, "metadata": {"placement": label}}
+    start = start or {}
+    interface_start, warm = start_from(start.get("interface"), build.structure)
+    film_start, film_warm = start_from(start.get("film_slab"), build.film_slab)
+    tags = {
+        "system": spec.name,
+        "metadata": {"placement": label, "start": "relaxed pure cell" if warm else "rigid"},
+    }
+    film_tags = {**tags, "metadata": {**tags["metadata"]}}
+    film_tags["metadata"]["start"] = "relaxed pure film" if film_warm else "rigid"
     static = CalculationMaker(engine=engine, task=relax.task("static"))
     jobs = {
         "rigid_interface": static.make(
@@ -589,9 +676,9 @@ def adhesion_calculations(
         ),
         "relaxed_interface": CalculationMaker(
             engine=engine, task=relax.task("relax_positions", fixed)
-        ).make(build.structure, label=f"{name} interface (relaxed)", role="interface", **tags),
+        ).make(interface_start, label=f"{name} interface (relaxed)", role="interface", **tags),
         "relaxed_film": CalculationMaker(engine=engine, task=relax.task("relax_positions")).make(
-            build.film_slab, label=f"{name} film slab (relaxed)", role="film slab", **tags
+            film_start, label=f"{name} film slab (relaxed)", role="film slab", **film_tags
         ),
         "relaxed_substrate": CalculationMaker(
             engine=engine, task=relax.task("relax_positions", fixed)
@@ -627,6 +714,7 @@ def adhesion_calculations(
         "interface": jobs["relaxed_interface"].output,
         "film_indices": build.film_indices,
         "substrate_indices": build.substrate_indices,
+        "film_slab": jobs["relaxed_film"].output,
     }
     return Response(replace=Flow([*jobs.values(), document], output=output, name=name))
 
@@ -740,6 +828,10 @@ class AdhesionMaker(Maker):
                 )
 
     @property
+    def _warm_start(self) -> bool:
+        return self.settings.share_scan and self.settings.relax_from_pure
+
+    @property
     def metal_facet(self) -> str:
         """The metal facet whose surface energy enters Young-Dupre, e.g. ``Li(100)``."""
         return facet_label(self.spec.film, self.spec.film_miller)
@@ -758,7 +850,9 @@ class AdhesionMaker(Maker):
         n_a, n_b = self.settings.registry_grid
         per_scan = (n_a * n_b, len(self.settings.separations)) if mode == "jobs" else (1, 1)
         scanned = {("pure" if self.settings.share_scan else lb) for lb in self.labels}
-        return len(scanned) * sum(per_scan) + 6 * len(self.labels)
+        alloys = any(lb != "pure" for lb in self.labels)
+        start = 2 if self._warm_start and alloys and "pure" not in self.labels else 0
+        return len(scanned) * sum(per_scan) + 6 * len(self.labels) + start
 
     def make(
         self,
@@ -801,7 +895,9 @@ class AdhesionMaker(Maker):
         jobs: list[Any] = []
         scans: dict[str, tuple[Any, Any]] = {}
         placements: dict[str, Any] = {}
-        for label in self.labels:
+        pure_start: dict[str, Any] | None = None
+        labels = sorted(self.labels, key=lambda lb: lb != "pure")  # pure first
+        for label in labels:
             scan_label = "pure" if self.settings.share_scan else label
             if scan_label not in scans:
                 reg = registry_scan(
@@ -817,6 +913,17 @@ class AdhesionMaker(Maker):
                 jobs += [reg, sep]
                 scans[scan_label] = (reg.output, sep.output)
             reg_out, sep_out = scans[scan_label]
+            start = None
+            if label != "pure" and self._warm_start:
+                if pure_start is None:  # no pure placement requested: relax it for the start
+                    pure = pure_relaxations(
+                        system, film_bulk, substrate_bulk, self.engine, self.relax,
+                        self.settings, reg_out, sep_out,
+                    )  # fmt: skip
+                    pure.name = f"{self.spec.name} pure starting point"
+                    jobs.append(pure)
+                    pure_start = pure.output
+                start = pure_start
             calc = adhesion_calculations(
                 system,
                 label,
@@ -828,10 +935,16 @@ class AdhesionMaker(Maker):
                 reg_out,
                 sep_out,
                 metal_surface,
+                start,
             )
             calc.name = f"{self.spec.name} {label} adhesion"
             jobs.append(calc)
             placements[label] = calc.output
+            if label == "pure":
+                pure_start = {
+                    "interface": calc.output["interface"],
+                    "film_slab": calc.output["film_slab"],
+                }
         primary = placements[self.primary]
         output = {
             key: primary[key]
