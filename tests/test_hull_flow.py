@@ -28,6 +28,7 @@ from anodefree.analysis.exports.continuum import ContinuumExportError
 from anodefree.analysis.exports.onsets import find_hull_study, onset_from_store, study_onset
 from anodefree.analysis.hull import li_ag_hull
 from anodefree.analysis.report import build_report, render_markdown
+from anodefree.analysis.results import run_documents
 from anodefree.errors import ConfigError
 from anodefree.structures.alloys import li_ag_candidates, liag_b2
 from anodefree.structures.enumeration import (
@@ -80,8 +81,10 @@ def run():
         HullStage(**SEARCH.model_dump()), morse, RELAX, results["Li"], results["Ag"]
     )
     # One BLAS thread: the cell filter's 3x3 algebra is far slower multithreaded on shared cores.
+    flow = Flow([bulk, *flows])
+    flow.update_metadata({"run_id": "hull-test"}, dynamic=True)  # as the campaign tags jobs
     with threadpool_limits(1, "blas"):
-        responses = run_locally(Flow([bulk, *flows]), store=store, log=False, ensure_success=True)
+        responses = run_locally(flow, store=store, log=False, ensure_success=True)
     return {
         "store": store,
         "planned": planned,
@@ -271,6 +274,19 @@ def test_report_section_shows_table_counts_and_plots(run, tmp_path):
     assert (study.space_groups["LiAg-B2"], study.space_groups["Li-bcc"]) == ("Pm-3m", "Im-3m")
     assert "LiAg-B2 (Pm-3m)" in markdown
     assert "LiAg, Li9Ag4 and Li3Ag on the Li-Ag hull" in markdown
+
+
+@pytest.mark.slow
+def test_report_reads_the_study_from_the_store(run):
+    documents = run_documents(run["store"], "hull-test")
+    names = sorted(type(d).__name__ for d in documents)
+    assert names == ["BulkReferenceDocument", "HullPrescreenDocument", "HullStudyDocument"]
+    report = build_report("t", documents)  # dumps every document to JSON
+    screen = next(d for d in documents if type(d).__name__ == "HullPrescreenDocument")
+    again = type(screen).model_validate_json(screen.model_dump_json())
+    assert [c.structure for c in again.selected] == [c.structure for c in screen.selected]
+    titles = [section.title for section in report.sections]
+    assert "Li-Ag convex hull and voltage profile" in titles
 
 
 @pytest.mark.slow

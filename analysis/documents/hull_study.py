@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 from pymatgen.core import Structure
 
 from anodefree.analysis.documents.hull import HullDocument
@@ -62,6 +62,15 @@ class ScreenedCandidate(BaseModel):
     score: float = Field(description="Prescreen energy in eV/atom.")
     rank: int = Field(description="Rank within its source and composition, 0 = lowest.")
     structure: Structure = Field(description="The unrelaxed structure; lengths in A.")
+
+    @field_validator("structure", mode="before")
+    @classmethod
+    def _from_dict(cls, value: Any) -> Any:
+        return Structure.from_dict(value) if isinstance(value, dict) else value
+
+    @field_serializer("structure", when_used="json")
+    def _to_dict(self, structure: Structure) -> dict[str, Any]:
+        return structure.as_dict()
 
 
 class ScoreRow(BaseModel):
