@@ -261,4 +261,6 @@ def hull_section(documents: Sequence[HullStudyDocument], figure_dir: Path | None
                     plot_voltage_profile(profile, figure_dir / f"li_ag_voltage{suffix}.png")
                 )
             section.figures += [f"{p.parent.name}/{p.name}" for p in paths]
+    # One paragraph per text item: the Markdown renderer joins them with single newlines.
+    section.text = [f"{paragraph}\n" for paragraph in section.text]
     return section
