@@ -201,3 +201,44 @@ def test_model_particle_is_at_a_stationary_point():
         atoms = Atoms("Li", positions=[[5.0 + x, 5.0, 5.0]], cell=[10, 10, 10], pbc=True)
         atoms.calc = DoubleWell()
         assert np.abs(atoms.get_forces()).max() < 1e-12
+
+
+def _modes(frequencies, *, zero_modes=0, reaction=None, block=None):
+    from anodefree.analysis.documents.migration import NormalModes
+
+    return NormalModes(
+        label="m", calculator=DoubleWellEngine().provenance(), method="local",
+        displacement=0.01, moving_atoms=[0], frequencies=frequencies, zero_modes=zero_modes,
+        hopper=0, hopper_force_constants=block, hopper_mass=6.94, reaction_mode=reaction,
+        reaction_overlap=None if reaction is None else 0.9, n_displacements=6,
+        n_force_calls=7, residual_force=0.0, cache_key="k",
+    )  # fmt: skip
+
+
+def test_implausible_vineyard_prefactors_are_rejected():
+    # Einstein frequency along x: sqrt(k/m) with k = 1 eV/A^2 and m = 6.94 amu (~5.9 THz).
+    block = [[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0]]
+    einstein = diffusion.einstein_frequency(1.0, 6.94)
+    fine = AttemptFrequencyResult.from_modes(
+        "ok", "vineyard_local", _modes([5.0, 6.0, 7.0], block=block),
+        _modes([-1.0, 6.0, 7.0]), [1.0, 0.0, 0.0],
+    )  # fmt: skip
+    assert fine.valid
+    assert fine.nu == pytest.approx(5.0)
+    assert fine.einstein_frequency == pytest.approx(einstein)
+    # a saddle far stiffer than the minimum: nu* = 0.05 THz, 100x below the Einstein value
+    suspect = AttemptFrequencyResult.from_modes(
+        "suspect", "vineyard_local", _modes([0.5, 1.0, 1.0], block=block),
+        _modes([-1.0, 10.0, 1.0]), [1.0, 0.0, 0.0],
+    )  # fmt: skip
+    assert not suspect.valid
+    assert "rejected as unreliable" in suspect.messages[0]
+    # flat saddle: the reaction mode came out real; it is left out and noted, still valid
+    flat = AttemptFrequencyResult.from_modes(
+        "flat", "vineyard_local", _modes([5.0, 6.0, 7.0], block=block),
+        _modes([0.3, 6.0, 7.0], reaction=0), [1.0, 0.0, 0.0],
+    )  # fmt: skip
+    assert flat.valid
+    assert flat.nu == pytest.approx(5.0)
+    assert flat.imaginary_frequency is None
+    assert "flat saddle" in flat.notes[0]

@@ -308,3 +308,34 @@ def test_stage_on_the_toy_engine_gives_hops_and_diffusivities(tmp_path):
     rows = {r.quantity: r for r in report.rows}
     assert rows["Li-vacancy hop in bcc Li: forward barrier"].reference == 0.055
     assert "D(Mg in Li, 60 C)" in rows
+
+
+def test_band_with_an_intermediate_minimum_is_flagged():
+    from anodefree.analysis.documents.calculation import CalculationResult
+    from anodefree.tasks import CalculationTask
+
+    hop = bcc_vacancy_hop(A, 3)
+    morse = get_engine("morse")
+
+    def result(structure):
+        return CalculationResult(
+            label="x", formula="Li", n_atoms=len(structure), structure=structure, energy=-1.0,
+            energy_per_atom=-1.0 / len(structure), converged=True,
+            calculator=morse.provenance(), task=CalculationTask(kind="relax_positions"),
+            cache_key="k",
+        )  # fmt: skip
+
+    # the profile of the Ag exchange with CHGNet: a metastable state between two humps
+    energies = [-1.0, -0.85, -0.87, -0.83, -1.0]
+    neb = NebCalculation(
+        label="x", calculator=morse.provenance(), settings=NebSettings(),
+        images=[hop.initial] * 5, energies=energies, reaction_coordinate=[0, 1, 2, 3, 4],
+        climbing_index=3, forward_barrier=0.17, reverse_barrier=0.17, converged=True,
+        cache_key="n",
+    )  # fmt: skip
+    document = MigrationBarrierDocument.from_results(
+        hop="x", system="Li", kind="exchange", moving_species="Mg", jump_length=2.98,
+        symmetric=True, initial=result(hop.initial), final=result(hop.final), neb=neb,
+    )  # fmt: skip
+    assert document.flagged
+    assert any("image 2 is a local minimum" in w for w in document.warnings)

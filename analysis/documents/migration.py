@@ -45,6 +45,12 @@ NEB_METHODS = ("improvedtangent", "eb", "spline", "string")
 NEB_OPTIMIZERS = ("FIRE", "BFGS", "MDMin", "ODE")
 #: Largest |forward - reverse| (eV) accepted for a hop whose endpoints are equivalent.
 SYMMETRY_TOLERANCE = 0.005
+#: A Vineyard prefactor more than this factor away from the 1D Einstein frequency of the
+#: hopping atom is rejected as unreliable (then the Einstein value is used, flagged). The
+#: two differ by the collective modes; in the cases checked they agree within a factor 3,
+#: while noisy Hessians (CHGNet with bcc Li bonds at its 3 A bond-graph cutoff) gave
+#: factors of 100.
+PLAUSIBLE_RATIO = 10.0
 
 HopKind = Literal["self", "exchange", "dissociation", "interface", "other"]
 
@@ -329,6 +335,14 @@ class AttemptFrequencyResult(BaseModel):
                 )
             except diffusion.HarmonicError as exc:
                 messages.append(str(exc))
+            if nu is not None and einstein is not None:
+                ratio = nu / einstein
+                if not 1 / PLAUSIBLE_RATIO <= ratio <= PLAUSIBLE_RATIO:
+                    messages.append(
+                        f"Vineyard prefactor {nu:.3g} THz is {ratio:.3g} times the 1D Einstein "
+                        f"frequency {einstein:.3g} THz (accepted: within a factor "
+                        f"{PLAUSIBLE_RATIO:g}); rejected as unreliable"
+                    )
         return cls(
             label=label,
             calculator=calculator,
@@ -536,6 +550,15 @@ def _hop_warnings(
         )
     if neb.climbing_index in (0, len(neb.energies) - 1):
         warnings.append("the highest image is an endpoint: no barrier along this band")
+    interior = neb.energies[1:-1]
+    for k, energy in enumerate(interior, start=1):
+        if energy < neb.energies[k - 1] and energy < neb.energies[k + 1]:
+            depth = min(neb.energies[k - 1], neb.energies[k + 1]) - energy
+            warnings.append(
+                f"image {k} is a local minimum of the band ({1000 * depth:.1f} meV below its "
+                "neighbours): an intermediate metastable state, the hop has two humps; the "
+                "barrier is the climbing image's hump (refine with more images)"
+            )
     for direction, result in (("forward", forward), ("reverse", reverse)):
         if result is not None and not result.valid:
             warnings.append(f"{direction} attempt frequency invalid: {'; '.join(result.messages)}")

@@ -41,11 +41,7 @@ def migration_barrier_section(
         neb = (
             f"{doc.neb_settings.n_images} images, {doc.neb_settings.method}, climbing image, "
             f"fmax {doc.neb_settings.fmax} eV/A"
-            + (
-                f", max force {doc.neb_max_force:.4f} eV/A"
-                if doc.neb_max_force is not None
-                else ""
-            )
+            + (f", max force {doc.neb_max_force:.4f} eV/A" if doc.neb_max_force is not None else "")
             + f", {doc.n_atoms} atoms"
         )
         state = "" if doc.neb_converged else "NEB NOT CONVERGED; "
@@ -74,6 +70,20 @@ def migration_barrier_section(
                 flagged=doc.flagged,
             )
         )
+        for analysis in doc.attempt_frequencies:
+            if analysis.valid:
+                continue
+            section.rows.append(
+                ReportRow(
+                    section=section.title,
+                    quantity=f"{analysis.label}: attempt frequency ({analysis.method})",
+                    value=analysis.nu,
+                    unit="THz",
+                    calculator=calc,
+                    note="REJECTED: " + "; ".join(analysis.messages),
+                    flagged=True,
+                )
+            )
         for direction, nu in (
             ("forward", doc.attempt_frequency_forward),
             ("reverse", doc.attempt_frequency_reverse if not doc.symmetric else None),
@@ -81,8 +91,7 @@ def migration_barrier_section(
             if nu is None:
                 continue
             extra = (
-                f"{doc.attempt_frequency_method}; imaginary mode "
-                f"{doc.imaginary_frequency:.2f} THz"
+                f"{doc.attempt_frequency_method}; imaginary mode {doc.imaginary_frequency:.2f} THz"
                 if doc.imaginary_frequency is not None
                 else f"{doc.attempt_frequency_method}"
             )
@@ -124,8 +133,9 @@ def vacancy_diffusion_section(
         hours = doc.diffusion_time / 3600
         for entry in doc.species:
             name = f"{entry.species} in Li" + (" (self)" if entry.kind == "self" else "")
+            formation = "E_f" if entry.binding_energy is None else "E_f + E_b"
             base = (
-                f"E_f {entry.formation_energy:.3f} + E_m {entry.migration_energy:.3f} eV"
+                f"{formation} {entry.formation_energy:.3f} + E_m {entry.migration_energy:.3f} eV"
                 f", nu {entry.attempt_frequency:.2f} THz ({entry.attempt_frequency_method})"
             )
             if entry.binding_energy is not None:
