@@ -29,9 +29,11 @@ from anodefree.workflows.calculation import CalculationMaker
 from anodefree.workflows.engines.morse import MorsePairCalculator
 from anodefree.workflows.engines.registry import get_engine
 from anodefree.workflows.interface_defects import (
+    HostBuildSettings,
     InterfaceDefectSettings,
     InterfaceDefectsMaker,
     InterfaceDefectsStage,
+    build_host,
     build_interface_defects_stage,
     screened_layers,
 )
@@ -286,3 +288,21 @@ def test_stage_builder(morse):
     cluster = InterfaceDefectsStage.cluster()
     assert cluster.pair_supercell == (2, 2)
     assert cluster.planned_calculations() > section.planned_calculations()
+
+
+@pytest.mark.slow
+def test_host_reproduces_a_template_with_a_thicker_film(small_interface):
+    template = small_interface.record  # 5 metal layers, as the adhesion stage's laptop cell
+    build = HostBuildSettings(film_units=7, substrate_units=1, n_fixed_substrate_planes=1)
+    built, notes = build_host(build, template=template, shift=(0.25, 0.5), separation=2.2)
+    record = built.record
+    assert record.match == template.match
+    assert record.n_film_layers == 7
+    assert record.registry_shift_fractional == (0.25, 0.5)
+    assert record.separation == 2.2
+    assert record.film_termination == template.film_termination
+    lattice, reference = built.structure.lattice.matrix, small_interface.structure.lattice.matrix
+    assert np.allclose(lattice[:2], reference[:2])
+    layers = built.layers()
+    assert layers[0].distance_to_contact == pytest.approx(2.2)
+    assert "adhesion stage's lattice match" in notes[0]

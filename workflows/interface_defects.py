@@ -62,7 +62,7 @@ from anodefree.structures.interface_defects import (
     lowest,
 )
 from anodefree.structures.interface_systems import SYSTEMS, get_system, system_interfaces
-from anodefree.structures.interfaces import InterfaceBuild, InterfaceBuilder
+from anodefree.structures.interfaces import InterfaceBuild, InterfaceBuilder, InterfaceRecord
 from anodefree.tasks import OPTIMIZERS, RelaxSettings
 from anodefree.workflows.bond_energies import BondEnergyMaker
 from anodefree.workflows.calculation import CalculationMaker, _default_engine
@@ -259,56 +259,75 @@ def build_host(
     build: HostBuildSettings,
     film_bulk: Structure | None = None,
     substrate_bulk: Structure | None = None,
-    adhesion: AdhesionDocument | None = None,
+    template: InterfaceRecord | None = None,
+    shift: tuple[float, float] | None = None,
+    separation: float | None = None,
 ) -> tuple[InterfaceBuild, list[str]]:
     """Build the pure host interface (unrelaxed) and say how.
 
-    With an adhesion document the host reproduces its lattice match, terminations, best
-    registry and best rigid separation, with ``build.film_units`` metal layers (its bulks
-    must be the ones the adhesion stage used); otherwise the preset's best match at
-    ``build.shift`` and ``build.separation``.
+    Parameters
+    ----------
+    build
+        Film and substrate thickness, fixed planes; the registry and separation when
+        there is no template.
+    film_bulk, substrate_bulk
+        Relaxed bulks (the ones the template was built from); prototypes when None.
+    template
+        An interface record (e.g. the adhesion document's ``interface``) whose lattice
+        match, terminations, cuts and vacuum the host reproduces with ``build.film_units``
+        metal layers; without it the preset's best match is used.
+    shift, separation
+        Registry (fractional) and separation (A) replacing ``build.shift`` and
+        ``build.separation`` (e.g. the adhesion stage's best ones).
+
+    Raises
+    ------
+    StructureError
+        If the template's match does not belong to these bulks, or the builder refuses.
     """
     spec = get_system(build.system)
+    shift = tuple(shift) if shift is not None else build.shift
+    separation = separation if separation is not None else build.separation
     common = {
         "film_units": build.film_units,
         "substrate_units": build.substrate_units,
         "n_fixed_substrate_planes": build.n_fixed_substrate_planes,
+        "shift": shift,
+        "separation": separation,
     }
-    if adhesion is None:
+    where = f"registry {tuple(round(x, 4) for x in shift)}, separation {separation:.3f} A"
+    if template is None:
         built = system_interfaces(
             spec.model_copy(update={"solute": None, "placements": ()}),
-            film_bulk=film_bulk, substrate_bulk=substrate_bulk,
-            separation=build.separation, shift=build.shift, **common,
+            film_bulk=film_bulk, substrate_bulk=substrate_bulk, **common,
         )["pure"]  # fmt: skip
         return built, [
             (
-                f"host: {build.system} best lattice match, registry shift {build.shift}, "
-                f"separation {build.separation} A, {build.film_units} metal layers, relaxed here"
+                f"host: {build.system}, best lattice match, {where}, {build.film_units} metal "
+                "layers, relaxed in this stage"
             )
         ]
-    record = adhesion.interface
     builder = InterfaceBuilder(
         film_bulk if film_bulk is not None else spec.film, spec.film_miller,
         substrate_bulk if substrate_bulk is not None else spec.substrate, spec.substrate_miller,
     )  # fmt: skip
-    f_term = builder.film_terminations[record.film_termination.index]
-    s_term = builder.substrate_terminations[record.substrate_termination.index]
+    f_term = builder.film_terminations[template.film_termination.index]
+    s_term = builder.substrate_terminations[template.substrate_termination.index]
     built = builder.build(
-        record.match,
-        film_termination=record.film_termination.index,
-        substrate_termination=record.substrate_termination.index,
-        film_cut=next((k for k, c in enumerate(f_term.cuts) if c == record.film_cut), 0),
-        substrate_cut=next((k for k, c in enumerate(s_term.cuts) if c == record.substrate_cut), 0),
-        shift=adhesion.registry_shift_fractional,
-        separation=adhesion.best_separation,
-        vacuum=record.vacuum,
+        template.match,
+        film_termination=template.film_termination.index,
+        substrate_termination=template.substrate_termination.index,
+        film_cut=next((k for k, c in enumerate(f_term.cuts) if c == template.film_cut), 0),
+        substrate_cut=next(
+            (k for k, c in enumerate(s_term.cuts) if c == template.substrate_cut), 0
+        ),
+        vacuum=template.vacuum,
         **common,
     )  # fmt: skip
     return built, [
         (
-            f"host: the adhesion stage's {adhesion.system} match, registry "
-            f"{tuple(round(x, 4) for x in adhesion.registry_shift_fractional)} and separation "
-            f"{adhesion.best_separation:.3f} A, with {build.film_units} metal layers, relaxed here"
+            f"host: {build.system}, the adhesion stage's lattice match, {where}, "
+            f"{build.film_units} metal layers, relaxed in this stage"
         )
     ]
 
@@ -332,7 +351,9 @@ def host_interface(
         build,
         li_bulk.structure if li_bulk is not None else None,
         substrate_bulk.structure if substrate_bulk is not None else None,
-        adhesion,
+        template=adhesion.interface if adhesion is not None else None,
+        shift=adhesion.registry_shift_fractional if adhesion is not None else None,
+        separation=adhesion.best_separation if adhesion is not None else None,
     )
     fixed = tuple(built.record.fixed_indices)
     structure = built.structure.copy()
