@@ -128,7 +128,17 @@ def build_report(
 def _format(value: float | None, unit: str) -> str:
     if value is None:
         return "n/a"
-    digits = 2 if unit in {"deg", "%"} else 3 if unit in {"A", "J/m^2"} else 4
+    if unit == "count":
+        return f"{value:.0f}"
+    digits = (
+        2
+        if unit in {"deg", "%"}
+        else 1
+        if unit.startswith("meV")
+        else 3
+        if unit in {"A", "J/m^2"}
+        else 4
+    )
     return f"{value:.{digits}f}"
 
 

@@ -26,6 +26,7 @@ from anodefree.structures.defects import check_element
 from anodefree.tasks import RelaxSettings
 from anodefree.workflows.engines.base import Engine
 from anodefree.workflows.engines.registry import get_engine
+from anodefree.workflows.hull import HullStage
 from anodefree.workflows.stores import StoreSettings
 
 PRESETS_DIR = Path(__file__).parent / "presets"
@@ -113,6 +114,7 @@ class CampaignConfig(BaseModel):
     bulk: BulkStage = Field(default_factory=BulkStage)
     bulk_vacancy: BulkVacancyStage | None = Field(default_factory=BulkVacancyStage)
     solute_vacancy: SoluteVacancyStage | None = Field(default_factory=SoluteVacancyStage)
+    hull: HullStage | None = Field(default_factory=HullStage)
 
     @field_validator("engine", mode="before")
     @classmethod

@@ -23,6 +23,7 @@ SMALL = {
     "bulk": {"phases": ["Li", "Ag"]},
     "bulk_vacancy": {"repetitions": [2, 3]},
     "solute_vacancy": {"solutes": ["Mg", "Ag"], "repetitions": 3, "shells": [1, 2, 3]},
+    "hull": None,
 }
 # 2 bulk + 4 size-series + per solute (perfect, pure vacancy, solute cell, 3 shells) = 18
 PLANNED = 2 + 4 + 2 * 6

@@ -33,6 +33,7 @@ SMALL = {
     "bulk": {"phases": ["Li"]},
     "bulk_vacancy": {"repetitions": [2, 3]},
     "solute_vacancy": None,
+    "hull": None,
 }
 
 runner = CliRunner()

@@ -28,6 +28,7 @@ CAMPAIGN = {
     "bulk": {"phases": ["Li", "Mg"]},
     "bulk_vacancy": {"repetitions": [2, 3]},
     "solute_vacancy": {"solutes": ["Mg"], "repetitions": 3, "shells": [1, 2]},
+    "hull": None,
 }
 OTHER_CUTOFF = {
     "name": "query-cutoff",
@@ -36,6 +37,7 @@ OTHER_CUTOFF = {
     "bulk": {"phases": ["Li"]},
     "bulk_vacancy": None,
     "solute_vacancy": None,
+    "hull": None,
 }
 
 

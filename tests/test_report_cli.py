@@ -18,6 +18,7 @@ CAMPAIGN = {
     "bulk": {"phases": ["Li", "Li2S", "MgS", "Mg", "Ag"]},
     "bulk_vacancy": {"repetitions": [2, 3]},
     "solute_vacancy": {"solutes": ["Mg"], "repetitions": 3, "shells": [1, 2, 3]},
+    "hull": None,
 }
 
 

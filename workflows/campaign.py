@@ -23,6 +23,7 @@ from jobflow import Flow, run_locally
 from anodefree.analysis.documents.run import CampaignRun
 from anodefree.settings import load_settings
 from anodefree.workflows.bulk import BulkReferenceMaker
+from anodefree.workflows.hull import build_hull_stage
 from anodefree.workflows.progress import CampaignCounts, CampaignMonitor
 from anodefree.workflows.stores import ensure_indexes, make_job_store
 from anodefree.workflows.vacancy import BulkVacancyMaker, SoluteVacancyMaker
@@ -92,6 +93,9 @@ def build_campaign(config: CampaignConfig, run_id: str | None = None) -> Campaig
             [m.make(li_bulk) for m in makers],
             len(section.solutes) * (3 + len(section.shells)),
         )
+    if config.hull:
+        ag_bulk = bulk.output["results"]["Ag"] if "Ag" in config.bulk.phases else None
+        add("hull", *build_hull_stage(config.hull, engine, relax, li_bulk, ag_bulk))
     flow = Flow(flows, name=config.name)
     flow.update_metadata(
         {"campaign": config.name, "run_id": run_id, "engine": engine.name}, dynamic=True
