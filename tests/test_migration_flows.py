@@ -89,7 +89,6 @@ def li_hop():
     return {"hop": hop, "runs": runs, "store": store}
 
 
-@pytest.mark.slow
 def test_li_hop_barrier_matches_an_independent_converged_neb(li_hop):
     doc: MigrationBarrierDocument = li_hop["runs"][0]["document"]
     direct = _direct_converged_barrier(A, MorsePairCalculator)
@@ -109,7 +108,6 @@ def test_li_hop_barrier_matches_an_independent_converged_neb(li_hop):
     assert set(doc.job_uuids) >= {"initial endpoint", "final endpoint", "neb"}
 
 
-@pytest.mark.slow
 def test_second_run_reuses_the_neb_and_the_modes(li_hop):
     first, second = li_hop["runs"]
     assert [n.reused for n in first["nebs"]] == [False]
@@ -132,7 +130,6 @@ def test_second_run_reuses_the_neb_and_the_modes(li_hop):
     assert all(reused_modes)
 
 
-@pytest.mark.slow
 def test_unconverged_neb_is_flagged(li_hop):
     from anodefree.workflows.stores import StoreSettings, make_job_store
 
@@ -249,7 +246,6 @@ def test_phonopy_and_central_differences_give_the_same_modes():
     assert np.sort(np.abs(f_full))[:3] == pytest.approx([0, 0, 0], abs=1e-3)
 
 
-@pytest.mark.slow
 def test_stage_on_the_toy_engine_gives_hops_and_diffusivities(tmp_path):
     from anodefree.analysis.report import build_report
     from anodefree.workflows.bulk import BulkReferenceMaker
