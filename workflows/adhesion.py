@@ -962,13 +962,16 @@ class AdhesionMaker(Maker):
 class AdhesionStage(MSONModel):
     """Work of adhesion and wetting of the four interface systems.
 
-    Laptop defaults (the 3.5-minute budget with the surfaces stage, CHGNet, two cores):
-    5 Li(100) layers on 3 Li-S-Li trilayers of Li2S(111) (103 atoms, 98 A^2, 1.2 % strain on
-    Li) and 4 Li(110) layers on 4 LiAg(110) planes (132 atoms); a 3 x 3 registry grid over the
+    Laptop defaults (the 3.5-minute budget with the surfaces stage, CHGNet, two cores): the
+    smallest-strain lattice match within 5 % (with CHGNet's lattices 5 Li(100) layers on
+    3 Li-S-Li trilayers of Li2S(111): 75 atoms, 70 A^2, -1.5/+2.4 % on Li; 4 Li(110) layers
+    on 4 LiAg(110) planes: 136 atoms, 130 A^2, -0.6 %); a 3 x 3 registry grid over the
     film's primitive cell at 2.5 A; eight separations 1.6-6.5 A; the bottom substrate unit
-    fixed; solute placements share the registry and separation of the pure interface; the
-    interface and slab relaxations stop at 0.05 eV/A. :meth:`cluster` scans every placement,
-    uses thicker slabs, a finer grid and the campaign's force criterion.
+    fixed; solute placements share the registry and separation of the pure interface and
+    start from its relaxed cell; relaxations stop at 0.05 eV/A (interface and slabs alike).
+    Measured: 184 s CPU on one thread for surfaces + adhesion
+    (benchmarks/adhesion_stage.py). :meth:`cluster` scans every placement, uses thicker
+    slabs, a finer grid, more separations and the campaign's force criterion.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
