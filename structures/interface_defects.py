@@ -36,7 +36,12 @@ from pymatgen.core import Lattice, Structure
 
 from anodefree.errors import StructureError
 from anodefree.structures.defects import check_element
-from anodefree.structures.layers import DEFAULT_CONTACT_CUTOFF, MetalLayer, metal_layers
+from anodefree.structures.layers import (
+    DEFAULT_CONTACT_CUTOFF,
+    MetalLayer,
+    heights,
+    metal_layers,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -76,10 +81,16 @@ class DefectHost:
         fixed_indices: Sequence[int] = (),
         *,
         host_element: str = "Li",
+        layer_reference: Structure | None = None,
         tol: float = 0.5,
         contact_cutoff: float = DEFAULT_CONTACT_CUTOFF,
     ) -> DefectHost:
         """Prepare a relaxed interface for defects.
+
+        The metal layers are numbered on ``layer_reference`` when given (the as-built,
+        unrelaxed interface: site order survives relaxation, and a contact layer whose
+        atoms partly sink into the substrate on relaxation keeps its number), else on
+        ``structure`` itself.
 
         Parameters
         ----------
@@ -93,6 +104,8 @@ class DefectHost:
             in every defect configuration.
         host_element
             The metal of the film; the film must consist of it alone.
+        layer_reference
+            The same interface before relaxation (same sites in the same order).
         tol, contact_cutoff
             Layer clustering tolerance and contact cutoff (A), see
             :func:`~anodefree.structures.layers.metal_layers`.
@@ -129,7 +142,18 @@ class DefectHost:
                 "pass the pure interface, solutes are placed by the defect builders"
             )
         clean = Structure(structure.lattice, structure.species, structure.frac_coords)
-        layers = metal_layers(clean, list(film), list(sub), tol=tol, contact_cutoff=contact_cutoff)
+        reference = clean
+        if layer_reference is not None:
+            if [s.species_string for s in layer_reference] != [s.species_string for s in clean]:
+                raise StructureError(
+                    "layer_reference must hold the same sites in the same order as the "
+                    f"interface ({layer_reference.composition.formula} vs "
+                    f"{clean.composition.formula})"
+                )
+            reference = layer_reference
+        layers = metal_layers(
+            reference, list(film), list(sub), tol=tol, contact_cutoff=contact_cutoff
+        )
         layer_of, dist = _layer_maps(layers)
         numbers = sorted({layer.number for layer in layers})
         free_surface = any(layer.is_free_surface for layer in layers)
@@ -305,11 +329,25 @@ class DefectHost:
         return [(d, tuple(sorted(members))) for d, members in shells]
 
     def nearest_in_layer(
-        self, site: int, layer: LayerRequest, *, tol: float = SHELL_TOLERANCE
+        self,
+        site: int,
+        layer: LayerRequest,
+        *,
+        tol: float = SHELL_TOLERANCE,
+        exclude: Iterable[int] = (),
     ) -> tuple[int, ...]:
-        """Sites of ``layer`` at the smallest distance from ``site`` (within ``tol``)."""
+        """Sites of ``layer`` (but ``exclude``) at the smallest distance from ``site``.
+
+        Raises
+        ------
+        StructureError
+            If the layer has no other site.
+        """
         self.check_film_site(site)
-        sites = [s for s in self.layer_sites(layer) if s != site]
+        excluded = {site, *exclude}
+        sites = [s for s in self.layer_sites(layer) if s not in excluded]
+        if not sites:
+            raise StructureError(f"layer {layer!r} has no site besides {sorted(excluded)}")
         distances = {s: self.distance(site, s) for s in sites}
         d0 = min(distances.values())
         return tuple(sorted(s for s in sites if distances[s] - d0 < tol))
@@ -318,6 +356,28 @@ class DefectHost:
         """Return the copy of ``primitive_index`` farthest (minimum image) from ``reference``."""
         copies = self.copies(primitive_index)
         return max(copies, key=lambda s: (round(self.distance(reference, s), 6), -s))
+
+
+def relaxed_layer_heights(host: DefectHost) -> dict[int, tuple[float, float, float]]:
+    """Heights (A) of each layer's atoms above the top substrate atom in the host itself.
+
+    For a host numbered on its as-built structure this shows how the relaxation moved the
+    layers: ``{layer: (mean, lowest, highest)}``. Heights are unwrapped at the widest empty
+    gap along the normal (the vacuum); the substrate is taken to lie below the film.
+    """
+    h = heights(host.structure)
+    normal = np.cross(*host.structure.lattice.matrix[:2])
+    period = float(abs(np.dot(host.structure.lattice.matrix[2], normal / np.linalg.norm(normal))))
+    ordered = np.sort(h)
+    gaps = np.diff(np.append(ordered, ordered[0] + period))
+    start = ordered[(int(np.argmax(gaps)) + 1) % len(ordered)]
+    unwrapped = np.mod(h - start, period)
+    top = float(unwrapped[list(host.substrate_indices)].max())
+    out = {}
+    for number in host.layer_numbers:
+        rel = unwrapped[list(host.layer_sites(number))] - top
+        out[number] = (float(rel.mean()), float(rel.min()), float(rel.max()))
+    return out
 
 
 def _layer_maps(layers: Sequence[MetalLayer]) -> tuple[dict[int, int], dict[int, float]]:
@@ -501,8 +561,8 @@ def filling_sites(
         The solute site (e.g. in L2).
     filler
         The host-metal atom that fills the vacancy instead of the solute; by default the
-        nearest neighbour of ``vacancy`` in the solute's layer, closest to the solute, lowest
-        index on ties.
+        site nearest to ``vacancy`` in the solute's layer (other than the solute), closest to
+        the solute, lowest index on ties.
 
     Raises
     ------
@@ -515,18 +575,14 @@ def filling_sites(
     if vacancy == solute:
         raise StructureError(f"the vacancy and the solute share site {vacancy}")
     solute_layer = host.layer_of[solute]
-    neighbours = [s for s in host.nearest_in_layer(vacancy, solute_layer) if s != solute]
+    neighbours = host.nearest_in_layer(vacancy, solute_layer, exclude=[solute])
     if filler is None:
-        if not neighbours:
-            raise StructureError(
-                f"no host-metal neighbour of site {vacancy} in L{solute_layer} besides the solute"
-            )
         filler = min(neighbours, key=lambda s: (round(host.distance(solute, s), 3), s))
     else:
         host.check_film_site(filler)
         if filler not in neighbours:
             raise StructureError(
-                f"filler site {filler} is not a nearest neighbour of the vacancy {vacancy} in "
+                f"filler site {filler} is not a nearest site to the vacancy {vacancy} in "
                 f"the solute's layer L{solute_layer} (candidates {neighbours})"
             )
     return FillingSites(

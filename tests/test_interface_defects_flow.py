@@ -75,7 +75,13 @@ def flow_output(small_interface):
         engine=morse, task=RELAX.task("relax_positions", build.record.fixed_indices)
     ).make(_clean(build.structure), label="host")
     maker = InterfaceDefectsMaker(engine=morse, relax=RELAX, system="Li-Mg/Li2S", settings=SETTINGS)
-    flow = maker.make(host.output, build.film_indices, build.substrate_indices, li)
+    flow = maker.make(
+        host.output,
+        build.film_indices,
+        build.substrate_indices,
+        li,
+        layer_reference=_clean(build.structure),
+    )
     store = make_job_store(StoreSettings(backend="memory"))
     responses = run_locally(Flow([li_flow, host, flow]), store=store, log=False)
     outputs = [r.output for d in responses.values() for r in d.values()]

@@ -21,6 +21,7 @@ from anodefree.structures.interface_defects import (
     filling_configurations,
     filling_sites,
     lowest,
+    relaxed_layer_heights,
 )
 
 A = 3.44  # bcc lattice constant, A
@@ -195,7 +196,7 @@ def test_filling_moves(host):
     assert [s.index for s in by_host.solutes] == [solute]
     assert [v.index for v in by_solute.vacancies] == [solute]
     assert [(s.index, s.layer) for s in by_solute.solutes] == [(vacancy, 1)]
-    with pytest.raises(StructureError, match="not a nearest neighbour"):
+    with pytest.raises(StructureError, match="not a nearest site"):
         filling_sites(big, vacancy, solute, filler=big.layer_sites(3)[0])
     with pytest.raises(StructureError, match="share site"):
         filling_sites(big, vacancy, vacancy)
@@ -222,3 +223,27 @@ def test_shell_numbers_and_lowest():
     assert lowest([5, 3, 9], None) == 3
     with pytest.raises(StructureError, match="no candidate"):
         lowest([], None)
+
+
+def test_layers_numbered_on_the_as_built_reference():
+    built, film, substrate = _interface()
+    relaxed = built.copy()
+    sunk = film[1]  # an L1 atom that sinks 1.8 A towards the substrate on "relaxation"
+    relaxed.translate_sites([sunk], [0, 0, -1.8], frac_coords=False)
+    # numbered on the relaxed cell, the sunk atom forms a layer of its own
+    assert DefectHost.from_interface(relaxed, film, substrate).n_layers == N_LAYERS + 1
+    host = DefectHost.from_interface(relaxed, film, substrate, layer_reference=built)
+    assert host.n_layers == N_LAYERS
+    assert host.layer_of[sunk] == 1
+    assert len(host.layer_sites(1)) == 4
+    heights = relaxed_layer_heights(host)
+    mean, low, high = heights[1]
+    # three L1 atoms at GAP above the top S net, one 1.8 A lower
+    assert low == pytest.approx(GAP - 1.8)
+    assert high == pytest.approx(GAP)
+    assert mean == pytest.approx(GAP - 1.8 / 4)
+    assert heights[2][0] == pytest.approx(GAP + A / 2)
+    other = built.copy()
+    other.replace(film[0], "Na")
+    with pytest.raises(StructureError, match="same sites in the same order"):
+        DefectHost.from_interface(relaxed, film, substrate, layer_reference=other)

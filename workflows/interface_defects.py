@@ -34,12 +34,14 @@ from jobflow import Flow, Maker, Response, job
 from jobflow.core.job import JobConfig
 from jobflow.core.reference import OnMissing
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
 from anodefree.analysis.documents.interface_defects import (
     BulkDivacancySpec,
     DivacancySpec,
     FillingSpec,
+    HostLayer,
     InteractionSpec,
     InterfaceDefectDocument,
     InterfaceDefectSpec,
@@ -60,6 +62,7 @@ from anodefree.structures.interface_defects import (
     filling_configurations,
     filling_sites,
     lowest,
+    relaxed_layer_heights,
 )
 from anodefree.structures.interface_systems import SYSTEMS, get_system, system_interfaces
 from anodefree.structures.interfaces import InterfaceBuild, InterfaceBuilder, InterfaceRecord
@@ -71,8 +74,6 @@ from anodefree.workflows.vacancy import cubic_lattice_constant
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
-
-    from pymatgen.core import Structure
 
     from anodefree.analysis.documents.adhesion import AdhesionDocument
     from anodefree.analysis.documents.calculation import CalculationResult
@@ -367,10 +368,14 @@ def host_interface(
         role="interface host",
         metadata={"record": built.record.model_dump(mode="json")},
     )
+    reference = built.structure.copy()
+    for name in list(reference.site_properties):
+        reference.remove_site_property(name)
     output = {
         "interface": interface.output,
         "film_indices": built.film_indices,
         "substrate_indices": built.substrate_indices,
+        "reference": reference,
         "notes": notes,
     }
     return Response(replace=Flow([interface], output=output, name="host interface"))
@@ -383,12 +388,17 @@ def refined_host(
     substrate_indices: list[int],
     engine: Engine,
     relax: RelaxSettings,
+    adhesion: AdhesionDocument | None = None,
+    li_bulk: CalculationResult | None = None,
+    substrate_bulk: CalculationResult | None = None,
 ) -> Response:
     """Relax a given interface again with this stage's settings (same fixed atoms).
 
     The adhesion stage may stop its relaxations at a looser force criterion than the defect
     cells; relaxing the host to the same criterion keeps E_f free of the host's own residual
-    relaxation energy. An already converged host costs one force call.
+    relaxation energy (an already converged host costs one force call). With the adhesion
+    document (and the bulks it was built from) the unrelaxed interface is rebuilt to number
+    the metal layers.
     """
     structure = interface.structure.copy()
     for name in list(structure.site_properties):
@@ -400,23 +410,43 @@ def refined_host(
         system=interface.system,
         role="interface host",
     )
+    reference = None
+    if adhesion is not None:
+        record = adhesion.interface
+        built, _ = build_host(
+            HostBuildSettings(
+                system=adhesion.system,
+                film_units=record.film_units,
+                substrate_units=record.substrate_units,
+                n_fixed_substrate_planes=0,
+            ),
+            li_bulk.structure if li_bulk is not None else None,
+            substrate_bulk.structure if substrate_bulk is not None else None,
+            template=record,
+            shift=adhesion.registry_shift_fractional,
+            separation=adhesion.best_separation,
+        )
+        reference = Structure(built.structure.lattice, built.structure.species,
+                              built.structure.frac_coords)  # fmt: skip
     output = {
         "interface": calc.output,
         "film_indices": film_indices,
         "substrate_indices": substrate_indices,
+        "reference": reference,
         "notes": [f"host: {interface.label}, relaxed again to fmax {relax.fmax} eV/A"],
     }
     return Response(replace=Flow([calc], output=output, name="refined host"))
 
 
-def _defect_host(
-    interface: CalculationResult, film_indices: Sequence[int], substrate_indices: Sequence[int]
-) -> DefectHost:
+def _defect_host(host: dict[str, Any]) -> DefectHost:
+    """Return the DefectHost of a host dict (interface, indices, optional reference)."""
+    interface = host["interface"]
     return DefectHost.from_interface(
         interface.structure,
-        film_indices,
-        substrate_indices,
+        host["film_indices"],
+        host["substrate_indices"],
         fixed_indices=interface.task.fixed_indices,
+        layer_reference=host.get("reference"),
     )
 
 
@@ -473,9 +503,7 @@ def screened_layers(
 
 @job
 def site_screen(
-    interface: CalculationResult,
-    film_indices: list[int],
-    substrate_indices: list[int],
+    host_inputs: dict[str, Any],
     engine: Engine,
     settings: InterfaceDefectSettings,
     solute: str | None,
@@ -486,7 +514,7 @@ def site_screen(
     The energies only choose sites (and show the layer's heterogeneity); every reported
     number comes from relaxed calculations.
     """
-    host = _defect_host(interface, film_indices, substrate_indices)
+    host = _defect_host(host_inputs)
     layers = screened_layers(host, settings, solute)
     calculator = engine.calculator()
     label = f"{system} site screen"
@@ -639,9 +667,7 @@ def _radius_tag(radius: float | None) -> str:
 
 @job
 def size_check(
-    interface: CalculationResult,
-    film_indices: list[int],
-    substrate_indices: list[int],
+    host_inputs: dict[str, Any],
     screen: SiteScreen,
     engine: Engine,
     relax: RelaxSettings,
@@ -649,9 +675,9 @@ def size_check(
     system: str,
 ) -> Response:
     """Compute the L1 vacancy in every size-check supercell (and within the check radius)."""
-    host = _defect_host(interface, film_indices, substrate_indices)
+    host = _defect_host(host_inputs)
     plan = _Plan(engine, relax, settings.defect_relax(relax), system, {(1, 1): host})
-    plan.results["host"] = interface
+    plan.results["host"] = host_inputs["interface"]
     plan.pristine["1x1"] = "host"
     site = _site(host, screen, "vacancy", 1)
     checks = []
@@ -768,9 +794,7 @@ def bulk_divacancies(
 
 @job
 def interface_defect_calculations(
-    interface: CalculationResult,
-    film_indices: list[int],
-    substrate_indices: list[int],
+    host_inputs: dict[str, Any],
     li_bulk: CalculationResult,
     screen: SiteScreen,
     checks: dict[str, Any],
@@ -780,10 +804,9 @@ def interface_defect_calculations(
     settings: InterfaceDefectSettings,
     system: str,
     solute: str | None,
-    host_notes: list[str],
 ) -> Response:
     """Build every configuration, their calculations and the document job."""
-    host = _defect_host(interface, film_indices, substrate_indices)
+    host = _defect_host(host_inputs)
     plan = _Plan(engine, relax, settings.defect_relax(relax), system, {(1, 1): host})
     plan.results.update(checks["results"])
     plan.pristine.update(checks["pristine"])
@@ -801,7 +824,7 @@ def interface_defect_calculations(
             interaction_solute, interaction = _interaction(plan, screen, settings, solute, notes)
         if settings.filling:
             filling = _filling(plan, screen, settings, solute, notes)
-    divacancies = _divacancies(plan, screen, settings)
+    divacancies = _divacancies(plan, screen, settings, notes)
     spec = InterfaceDefectSpec(
         system=system,
         solute=solute,
@@ -826,8 +849,9 @@ def interface_defect_calculations(
         divacancy_interface=tuple(divacancies),
         bulk_divacancy=_bulk_spec(plan, bulk),
         screens=tuple(screen.layers),
+        host_layers=_host_layers(host),
         notes=(
-            *host_notes,
+            *host_inputs.get("notes", []),
             (
                 f"sites: the lowest unrelaxed energy of the layer ({screen.n_single_points} "
                 "single points)"
@@ -845,6 +869,26 @@ def interface_defect_calculations(
     return Response(
         replace=Flow([*plan.jobs, document], output=document.output, name=f"{system} defects")
     )
+
+
+def _host_layers(host: DefectHost) -> tuple[HostLayer, ...]:
+    """Sites, as-built height and relaxed heights of every metal layer of the host."""
+    relaxed = relaxed_layer_heights(host)
+    out = []
+    for number in host.layer_numbers:
+        sites = host.layer_sites(number)
+        mean, low, high = relaxed[number]
+        out.append(
+            HostLayer(
+                layer=number,
+                n_sites=len(sites),
+                built_height=round(host.distance_to_contact[sites[0]], 4),
+                relaxed_height=round(mean, 4),
+                relaxed_lowest=round(low, 4),
+                relaxed_highest=round(high, 4),
+            )
+        )
+    return tuple(out)
 
 
 def _ranking(
@@ -922,7 +966,7 @@ def _interaction(
 
 
 def _divacancies(
-    plan: _Plan, screen: SiteScreen, settings: InterfaceDefectSettings
+    plan: _Plan, screen: SiteScreen, settings: InterfaceDefectSettings, notes: list[str]
 ) -> list[DivacancySpec]:
     """Vacancy pairs with one vacancy on the L1 profile site (pair cell)."""
     cell = settings.pair_supercell
@@ -931,7 +975,14 @@ def _divacancies(
     out = []
     for kind in settings.divacancy_interface:
         layer = 1 if kind == "L1-L1" else 2
-        candidates = hp.in_layer_shells(p1, 1)[0][1] if layer == 1 else hp.nearest_in_layer(p1, 2)
+        if layer == 1:
+            shells = hp.in_layer_shells(p1, 1)
+            if not shells:
+                notes.append(f"no L1 neighbour of the L1 vacancy in the {_cell(cell)} cell")
+                continue
+            candidates = shells[0][1]
+        else:
+            candidates = hp.nearest_in_layer(p1, 2)
         partner = lowest(candidates, _ranking(hp, screen, "vacancy", layer, candidates))
         pair = plan.add(
             build_defect(hp, vacancies=[p1, partner], radius=settings.radius,
@@ -986,7 +1037,7 @@ def _filling(
     p1 = _site(plan.host((1, 1)), screen, "vacancy", 1)
     neighbours = hp.nearest_in_layer(p1, 2)
     s_near = lowest(neighbours, _ranking(hp, screen, solute, 2, neighbours))
-    others = [s for s in neighbours if s != s_near]
+    others = hp.nearest_in_layer(p1, 2, exclude=[s_near])
     filler = lowest(others, _ranking(hp, screen, "vacancy", 2, others))
     cases = [("near", filling_sites(hp, p1, s_near, filler))]
     s_far = hp.farthest_copy(hp.primitive_site(s_near), p1)
@@ -1059,6 +1110,7 @@ class InterfaceDefectsMaker(Maker):
         substrate_indices: list[int],
         li_bulk: CalculationResult,
         bulk_divacancy: dict[str, Any] | None = None,
+        layer_reference: Structure | None = None,
         host_notes: list[str] | None = None,
     ) -> Flow:
         """Return the flow for a relaxed pure interface.
@@ -1075,8 +1127,32 @@ class InterfaceDefectsMaker(Maker):
         bulk_divacancy
             The output of a :func:`bulk_divacancies` job to share; one is added when None
             and ``settings.divacancy_bulk_shells`` is not empty.
+        layer_reference
+            The interface as built, before relaxation: its metal layers number the sites
+            (recommended: a relaxed contact layer can reconstruct); None numbers the layers
+            of the relaxed interface.
         host_notes
             How the host was made (kept in the document's notes).
+        """
+        host = {
+            "interface": interface,
+            "film_indices": film_indices,
+            "substrate_indices": substrate_indices,
+            "reference": layer_reference,
+            "notes": host_notes or [],
+        }
+        return self.make_from_host(host, li_bulk, bulk_divacancy)
+
+    def make_from_host(
+        self,
+        host: dict[str, Any],
+        li_bulk: CalculationResult,
+        bulk_divacancy: dict[str, Any] | None = None,
+    ) -> Flow:
+        """Return the flow for a host dict (the output of :func:`host_interface`).
+
+        ``host`` holds ``interface``, ``film_indices``, ``substrate_indices`` and
+        optionally ``reference`` (the unrelaxed structure) and ``notes``.
         """
         system, settings = self.system, self.settings
         jobs = []
@@ -1088,19 +1164,13 @@ class InterfaceDefectsMaker(Maker):
             bulk.name = "bulk divacancies"
             jobs.append(bulk)
             bulk_divacancy = bulk.output
-        screen = site_screen(
-            interface, film_indices, substrate_indices, self.engine, settings, self.solute, system
-        )
+        screen = site_screen(host, self.engine, settings, self.solute, system)
         screen.name = f"{system} site screen"
-        checks = size_check(
-            interface, film_indices, substrate_indices, screen.output, self.engine, self.relax,
-            settings, system,
-        )  # fmt: skip
+        checks = size_check(host, screen.output, self.engine, self.relax, settings, system)
         checks.name = f"{system} size check"
         main = interface_defect_calculations(
-            interface, film_indices, substrate_indices, li_bulk, screen.output, checks.output,
-            bulk_divacancy, self.engine, self.relax, settings, system, self.solute,
-            host_notes or [],
+            host, li_bulk, screen.output, checks.output, bulk_divacancy, self.engine,
+            self.relax, settings, system, self.solute,
         )  # fmt: skip
         main.name = f"{system} interface defects"
         jobs += [screen, checks, main]
@@ -1113,16 +1183,13 @@ class InterfaceDefectsMaker(Maker):
         build: HostBuildSettings | None = None,
         adhesion: AdhesionDocument | None = None,
     ) -> Flow:
-        """Build and relax the host (:func:`host_interface`), then :meth:`make`."""
+        """Build and relax the host (:func:`host_interface`), then :meth:`make_from_host`."""
         host = host_interface(
             li_bulk, substrate_bulk, self.engine, self.settings.defect_relax(self.relax),
             build or HostBuildSettings(), adhesion,
         )  # fmt: skip
         host.name = "interface defect host"
-        flow = self.make(
-            host.output["interface"], host.output["film_indices"],
-            host.output["substrate_indices"], li_bulk, host_notes=host.output["notes"],
-        )  # fmt: skip
+        flow = self.make_from_host(host.output, li_bulk)
         return Flow([host, flow], output=flow.output, name=flow.name)
 
 
@@ -1261,7 +1328,7 @@ def build_interface_defects_stage(
             raise ConfigError(msg)
         host = refined_host(
             entry["interface"], entry["film_indices"], entry["substrate_indices"], engine,
-            stage_relax,
+            stage_relax, entry["document"], li_bulk, li2s_bulk,
         )  # fmt: skip
     else:
         document = entry["document"] if entry is not None else None
@@ -1279,13 +1346,7 @@ def build_interface_defects_stage(
         shared = bulk.output
     for system in section.systems:
         maker = InterfaceDefectsMaker(engine=engine, relax=relax, system=system, settings=settings)
-        flows.append(
-            maker.make(
-                host.output["interface"], host.output["film_indices"],
-                host.output["substrate_indices"], li_bulk, bulk_divacancy=shared,
-                host_notes=host.output["notes"],
-            )
-        )  # fmt: skip
+        flows.append(maker.make_from_host(host.output, li_bulk, bulk_divacancy=shared))
     planned = section.planned_calculations()
     if section.bond_energies:
         bond = BondEnergyMaker(engine=engine, relax=relax)

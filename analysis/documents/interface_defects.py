@@ -43,6 +43,10 @@ if TYPE_CHECKING:
 
     from anodefree.analysis.documents.calculation import CalculationResult
 
+#: A relaxed metal layer whose atoms spread over more than this height (A) is reported as
+#: reconstructed (bcc(100) layers are 1.7 A apart).
+RECONSTRUCTION = 0.8
+
 #: Below this magnitude (eV) a statement says "weakly": the local relaxation (radius check)
 #: and the force criterion limit the accuracy of energy differences to about 10 meV.
 WEAK_EFFECT = 0.010
@@ -82,6 +86,19 @@ class ScreenedLayer(BaseModel):
     def as_map(self) -> dict[int, float]:
         """Site -> screened energy (eV)."""
         return dict(zip(self.sites, self.energies, strict=True))
+
+
+class HostLayer(BaseModel):
+    """One metal layer of the host: its sites and heights before and after relaxation."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    layer: int = Field(description="Metal layer (1 = L1), numbered on the as-built host.")
+    n_sites: int = Field(description="Sites of the layer in the 1x1 host.")
+    built_height: float = Field(description="Height above the substrate as built, A.")
+    relaxed_height: float = Field(description="Mean height above the substrate, relaxed, A.")
+    relaxed_lowest: float = Field(description="Lowest atom of the layer, relaxed, A.")
+    relaxed_highest: float = Field(description="Highest atom of the layer, relaxed, A.")
 
 
 class SizeCheckSpec(BaseModel):
@@ -193,6 +210,7 @@ class InterfaceDefectSpec(BaseModel):
     divacancy_interface: tuple[DivacancySpec, ...] = ()
     bulk_divacancy: BulkDivacancySpec | None = None
     screens: tuple[ScreenedLayer, ...] = ()
+    host_layers: tuple[HostLayer, ...] = ()
     notes: tuple[str, ...] = ()
 
 
@@ -211,6 +229,9 @@ class HostCell(BaseModel):
     energy: float = Field(description="Total energy of the relaxed 1x1 host, eV.")
     converged: bool = Field(description="Whether the host relaxation converged.")
     job_uuid: str = Field(description="Job that computed the host energy.")
+    layers: list[HostLayer] = Field(
+        default_factory=list, description="Metal layers: sites, heights as built and relaxed."
+    )
 
 
 class SizeCheckEntry(BaseModel):
@@ -501,6 +522,7 @@ class InterfaceDefectDocument(BaseModel):
                 energy=host.energy,
                 converged=host.converged,
                 job_uuid=_uuid(host),
+                layers=list(spec.host_layers),
             ),
             single_supercell=spec.single_supercell,
             pair_supercell=spec.pair_supercell,
@@ -508,6 +530,13 @@ class InterfaceDefectDocument(BaseModel):
             notes=list(spec.notes),
         )
         screens = {(s.defect, s.layer): s for s in spec.screens}
+        for layer in spec.host_layers:
+            if layer.relaxed_highest - layer.relaxed_lowest > RECONSTRUCTION:
+                document.notes.append(
+                    f"L{layer.layer} reconstructs on relaxation: its atoms lie between "
+                    f"{layer.relaxed_lowest:.2f} and {layer.relaxed_highest:.2f} A above the "
+                    f"substrate (built at {layer.built_height:.2f} A)"
+                )
 
         # size check
         entries = []
