@@ -24,10 +24,12 @@ from anodefree.errors import ConfigError, EngineError
 from anodefree.structures.bulk import PROTOTYPES
 from anodefree.structures.defects import check_element
 from anodefree.tasks import RelaxSettings
+from anodefree.workflows.adhesion import AdhesionStage
 from anodefree.workflows.engines.base import Engine
 from anodefree.workflows.engines.registry import get_engine
 from anodefree.workflows.hull import HullStage
 from anodefree.workflows.stores import StoreSettings
+from anodefree.workflows.surfaces import SurfacesStage
 
 PRESETS_DIR = Path(__file__).parent / "presets"
 
@@ -114,6 +116,8 @@ class CampaignConfig(BaseModel):
     bulk: BulkStage = Field(default_factory=BulkStage)
     bulk_vacancy: BulkVacancyStage | None = Field(default_factory=BulkVacancyStage)
     solute_vacancy: SoluteVacancyStage | None = Field(default_factory=SoluteVacancyStage)
+    surfaces: SurfacesStage | None = Field(default_factory=SurfacesStage)
+    adhesion: AdhesionStage | None = Field(default_factory=AdhesionStage)
     hull: HullStage | None = Field(default_factory=HullStage)
 
     @field_validator("engine", mode="before")

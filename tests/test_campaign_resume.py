@@ -24,6 +24,8 @@ SMALL = {
     "bulk_vacancy": {"repetitions": [2, 3]},
     "solute_vacancy": {"solutes": ["Mg", "Ag"], "repetitions": 3, "shells": [1, 2, 3]},
     "hull": None,
+    "surfaces": None,
+    "adhesion": None,
 }
 # 2 bulk + 4 size-series + per solute (perfect, pure vacancy, solute cell, 3 shells) = 18
 PLANNED = 2 + 4 + 2 * 6

@@ -34,6 +34,8 @@ SMALL = {
     "bulk_vacancy": {"repetitions": [2, 3]},
     "solute_vacancy": None,
     "hull": None,
+    "surfaces": None,
+    "adhesion": None,
 }
 
 runner = CliRunner()

@@ -29,6 +29,8 @@ CAMPAIGN = {
     "bulk_vacancy": {"repetitions": [2, 3]},
     "solute_vacancy": {"solutes": ["Mg"], "repetitions": 3, "shells": [1, 2]},
     "hull": None,
+    "surfaces": None,
+    "adhesion": None,
 }
 OTHER_CUTOFF = {
     "name": "query-cutoff",
@@ -38,6 +40,8 @@ OTHER_CUTOFF = {
     "bulk_vacancy": None,
     "solute_vacancy": None,
     "hull": None,
+    "surfaces": None,
+    "adhesion": None,
 }
 
 

@@ -19,6 +19,8 @@ CAMPAIGN = {
     "bulk_vacancy": {"repetitions": [2, 3]},
     "solute_vacancy": {"solutes": ["Mg"], "repetitions": 3, "shells": [1, 2, 3]},
     "hull": None,
+    "surfaces": None,
+    "adhesion": None,
 }
 
 

@@ -22,10 +22,12 @@ from jobflow import Flow, run_locally
 
 from anodefree.analysis.documents.run import CampaignRun
 from anodefree.settings import load_settings
+from anodefree.workflows.adhesion import build_adhesion_stage
 from anodefree.workflows.bulk import BulkReferenceMaker
 from anodefree.workflows.hull import build_hull_stage
 from anodefree.workflows.progress import CampaignCounts, CampaignMonitor
 from anodefree.workflows.stores import ensure_indexes, make_job_store
+from anodefree.workflows.surfaces import build_surfaces_stage
 from anodefree.workflows.vacancy import BulkVacancyMaker, SoluteVacancyMaker
 
 if TYPE_CHECKING:
@@ -93,6 +95,19 @@ def build_campaign(config: CampaignConfig, run_id: str | None = None) -> Campaig
             [m.make(li_bulk) for m in makers],
             len(section.solutes) * (3 + len(section.shells)),
         )
+    results = bulk.output["results"]
+    metal_surfaces = None
+    if config.surfaces:
+        available = {p: results[p] for p in ("Li", "Li2S") if p in config.bulk.phases}
+        surface_flows, planned = build_surfaces_stage(config.surfaces, engine, relax, available)
+        add("surfaces", surface_flows, planned)
+        metal_surfaces = surface_flows[0].output
+    if config.adhesion:
+        li2s_bulk = results["Li2S"] if "Li2S" in config.bulk.phases else None
+        adhesion_flows, planned = build_adhesion_stage(
+            config.adhesion, engine, relax, li_bulk, li2s_bulk, None, metal_surfaces
+        )
+        add("adhesion", adhesion_flows, planned)
     if config.hull:
         ag_bulk = bulk.output["results"]["Ag"] if "Ag" in config.bulk.phases else None
         add("hull", *build_hull_stage(config.hull, engine, relax, li_bulk, ag_bulk))
