@@ -242,5 +242,18 @@ class EngineRelaxMaker(ForceFieldRelaxMaker):
         if self.engine is None:
             raise EngineError("EngineRelaxMaker needs an engine")
 
+    #: BLAS threads while relaxing: the optimizer's small matrices run several times
+    #: faster on one thread; ``None`` leaves the pool alone (GPAW needs its threads).
+    blas_threads: int | None = 1
+
     def _get_calculator(self) -> Calculator:
         return self.engine.calculator()  # type: ignore[union-attr]
+
+    def run_ase(self, mol_or_struct: Any, prev_dir: str | Path | None = None) -> Any:
+        """Relax as atomate2 does, with the BLAS thread pool capped at ``blas_threads``."""
+        if self.blas_threads is None:
+            return super().run_ase(mol_or_struct, prev_dir=prev_dir)
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=self.blas_threads, user_api="blas"):
+            return super().run_ase(mol_or_struct, prev_dir=prev_dir)

@@ -462,6 +462,7 @@ class GPAWRelaxMaker(EngineRelaxMaker):
     """
 
     name: str = "gpaw relax"
+    blas_threads: int | None = None  # GPAW's only parallelism here is OpenBLAS threads
 
     def run_ase(self, mol_or_struct: Any, prev_dir: str | Path | None = None) -> Any:
         """Build a calculator for this structure, then relax as atomate2 does."""
