@@ -19,6 +19,7 @@ from jobflow import Flow, run_locally
 from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
+from anodefree.analysis.documents.calculation import CalculationResult
 from anodefree.analysis.documents.interface_defects import InterfaceDefectDocument
 from anodefree.errors import ConfigError, StructureError
 from anodefree.structures.interface_defects import DefectHost
@@ -35,6 +36,7 @@ from anodefree.workflows.interface_defects import (
     InterfaceDefectsStage,
     build_host,
     build_interface_defects_stage,
+    refined_host,
     screened_layers,
 )
 from anodefree.workflows.stores import StoreSettings, make_job_store
@@ -86,7 +88,7 @@ def flow_output(small_interface):
     responses = run_locally(Flow([li_flow, host, flow]), store=store, log=False)
     outputs = [r.output for d in responses.values() for r in d.values()]
     (document,) = [o for o in outputs if isinstance(o, InterfaceDefectDocument)]
-    host_result = next(o for o in outputs if getattr(o, "label", None) == "host")
+    host_result = next(o for o in outputs if isinstance(o, CalculationResult) and o.label == "host")
     return document, host_result
 
 
@@ -312,3 +314,26 @@ def test_host_reproduces_a_template_with_a_thicker_film(small_interface):
     layers = built.layers()
     assert layers[0].distance_to_contact == pytest.approx(2.2)
     assert "adhesion stage's lattice match" in notes[0]
+
+
+@pytest.mark.slow
+def test_refined_host_relaxes_a_loose_interface_again(small_interface, memory_store):
+    morse = get_engine("morse")
+    build = small_interface
+    fixed = build.record.fixed_indices
+    loose = CalculationMaker(
+        engine=morse, task=RelaxSettings(fmax=0.1).task("relax_positions", fixed)
+    ).make(_clean(build.structure), label="loose host")
+    refined = refined_host(loose.output, build.film_indices, build.substrate_indices, morse, RELAX)
+    responses = run_locally(Flow([loose, refined]), store=memory_store, log=False)
+    outputs = [r.output for d in responses.values() for r in d.values()]
+    results = {o.label: o for o in outputs if isinstance(o, CalculationResult)}
+    first, second = results["loose host"], results["loose host (refined for defects)"]
+    assert second.task.fmax == RELAX.fmax
+    assert second.task.fixed_indices == tuple(fixed)
+    assert second.converged
+    assert second.max_force < RELAX.fmax
+    assert second.energy <= first.energy + 1e-9  # relaxing further cannot raise the energy
+    # the fixed substrate plane did not move
+    moved = np.linalg.norm(second.structure.cart_coords - first.structure.cart_coords, axis=1)
+    assert moved[list(fixed)].max() < 1e-8
