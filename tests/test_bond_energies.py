@@ -104,6 +104,7 @@ def test_flow_matches_direct_energies_and_counts(morse, memory_store):
         units = len(atoms) // (x + 1)
         assert entry.bonds_per_formula_unit == count / units
         assert entry.bond_energy == pytest.approx(expected / (count / units), abs=1e-6)
+        assert entry.formation_energy_per_metal == pytest.approx(expected / x, abs=1e-6)
     assert {r.element for r in document.references} == {"Li", "Mg", "S"}
     assert document.calculator.fingerprint == morse.provenance().fingerprint
     for entry in document.compounds:

@@ -937,6 +937,9 @@ class CompoundBondEnergy(BaseModel):
         description="E(M_xS) - x mu_M - mu_S per formula unit, eV (negative: stable)."
     )
     formation_energy_per_atom: float = Field(description="Formation energy per atom, eV/atom.")
+    formation_energy_per_metal: float = Field(
+        description="Formation energy per metal atom, eV (how strongly one metal atom binds S)."
+    )
     bonds_per_formula_unit: float = Field(
         description="M-S bonds per formula unit from the coordination of the relaxed structure."
     )
@@ -1030,6 +1033,7 @@ class BondEnergyDocument(BaseModel):
                     energy_per_formula_unit=per_fu,
                     formation_energy=formation,
                     formation_energy_per_atom=formation / reduced.num_atoms,
+                    formation_energy_per_metal=formation / reduced[metal],
                     bonds_per_formula_unit=bonds,
                     bond_length=float(np.min(ms)),
                     bond_energy=formation / bonds,

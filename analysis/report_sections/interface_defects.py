@@ -223,7 +223,8 @@ def bond_energy_section(
                     reference_source="exp. standard enthalpy (NBS 1982)"
                     if c.experimental_formation_energy is not None
                     else None,
-                    note=f"per formula unit; {c.formation_energy_per_atom:.3f} eV/atom",
+                    note=f"per formula unit; {c.formation_energy_per_atom:.3f} eV/atom, "
+                    f"{c.formation_energy_per_metal:.3f} eV per {c.metal}",
                     flagged=not c.converged,
                 )
             )
