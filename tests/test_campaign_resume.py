@@ -6,8 +6,7 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -15,6 +14,9 @@ from anodefree.analysis.results import latest_run_id, run_calculations, run_docu
 from anodefree.config import config_from_dict
 from anodefree.workflows.campaign import build_campaign, run_campaign
 from anodefree.workflows.stores import make_job_store
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 SMALL = {
     "name": "small",
@@ -99,7 +101,7 @@ def test_killed_run_resumes_without_recomputing(tmp_path):
         "--no-progress",
         "-v",
     ]
-    process = subprocess.Popen(
+    process = subprocess.Popen(  # noqa: S603 (fixed argument list, no shell)
         command, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=os.environ
     )
     computed = 0

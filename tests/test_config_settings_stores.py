@@ -123,7 +123,7 @@ def test_mongodb_store_queries_like_the_embedded_one(monkeypatch):
 
     monkeypatch.setenv("ANODEFREE_MONGODB_URI", "mongodb://user:pw@mock.example:27017")
     client = mongomock.MongoClient()
-    monkeypatch.setattr("maggma.stores.mongolike.MongoClient", lambda *a, **k: client)
+    monkeypatch.setattr("maggma.stores.mongolike.MongoClient", lambda *_a, **_k: client)
     store = SecretMongoStore("anodefree", "outputs")
     store.connect()
     store.update([{"uuid": "u1", "output": {"cache_key": "k", "x": 1}}], key="uuid")

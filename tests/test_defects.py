@@ -36,7 +36,7 @@ def test_too_small_a_cell_is_refused():
 
 def test_supercell_sizes():
     assert [len(bcc_supercell(A, n)) for n in (3, 4, 5)] == [54, 128, 250]
-    with pytest.raises(StructureError, match="2.5"):
+    with pytest.raises(StructureError, match=r"2\.5"):
         bcc_supercell(A, 2.5)
 
 

@@ -28,7 +28,7 @@ def test_unknown_engine_lists_the_valid_ones():
 def test_engine_from_mapping_and_invalid_setting():
     engine = get_engine({"name": "chgnet", "model": "0.3.0"})
     assert engine.name == "chgnet"
-    with pytest.raises(EngineError, match="'9.9'"):
+    with pytest.raises(EngineError, match=r"'9\.9'"):
         get_engine("chgnet", model="9.9")
 
 

@@ -8,7 +8,6 @@ from ase.filters import FrechetCellFilter
 from ase.optimize import BFGS
 from jobflow import Flow, run_locally
 
-from anodefree.analysis.documents.bulk import BulkReferenceDocument
 from anodefree.analysis.documents.vacancy import BulkVacancyDocument, SoluteVacancyDocument
 from anodefree.errors import MixedCalculatorError, StructureError
 from anodefree.tasks import RelaxSettings
@@ -72,7 +71,7 @@ def flow_documents():
 
 
 def test_bulk_lattice_constant_matches_direct_relaxation(flow_documents):
-    doc: BulkReferenceDocument = flow_documents["BulkReferenceDocument"]
+    doc = flow_documents["BulkReferenceDocument"]
     # Both relaxations stop at stresses where the lattice constant is within ~1e-4 A.
     assert doc.phases["Li"].a == pytest.approx(_direct_relaxed_a(), abs=2e-3)
     assert doc.phases["Li"].space_group == "Im-3m"

@@ -66,9 +66,8 @@ def plot_arrhenius(document: VacancyDiffusionDocument, path: Path) -> Path:
         color = f"C{i % 10}"
         x = [1000 / p.temperature for p in entry.points]
         y = [p.diffusivity for p in entry.points]
-        label = (
-            f"{entry.species} ({entry.kind}), Q = {entry.activation_energy:.3f} eV"
-            + (" (flagged)" if entry.flagged else "")
+        label = f"{entry.species} ({entry.kind}), Q = {entry.activation_energy:.3f} eV" + (
+            " (flagged)" if entry.flagged else ""
         )
         ax.semilogy(x, y, "-", color=color, label=label)
         ax.semilogy(
