@@ -9,7 +9,9 @@ A minimal file::
     engine: {name: chgnet}
     bulk_vacancy: {repetitions: [3, 4, 5]}
 
-Every stage section may be omitted (its default applies) or set to ``null`` (skipped).
+Every stage section may be omitted (its default applies) or set to ``null`` (skipped);
+the two expensive stages, ``interface_defects`` and ``migration``, are opt-in: omitted
+means skipped, ``{}`` runs them with their defaults.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from anodefree.workflows.adhesion import AdhesionStage
 from anodefree.workflows.engines.base import Engine
 from anodefree.workflows.engines.registry import get_engine
 from anodefree.workflows.hull import HullStage
+from anodefree.workflows.interface_defects import InterfaceDefectsStage
+from anodefree.workflows.migration import MigrationStage
 from anodefree.workflows.stores import StoreSettings
 from anodefree.workflows.surfaces import SurfacesStage
 
@@ -119,6 +123,16 @@ class CampaignConfig(BaseModel):
     surfaces: SurfacesStage | None = Field(default_factory=SurfacesStage)
     adhesion: AdhesionStage | None = Field(default_factory=AdhesionStage)
     hull: HullStage | None = Field(default_factory=HullStage)
+    interface_defects: InterfaceDefectsStage | None = Field(
+        None,
+        description="Layer-resolved vacancies, segregation, filling, divacancies and bond "
+        "energies at the metal/Li2S interfaces (opt-in: ``{}`` for the defaults).",
+    )
+    migration: MigrationStage | None = Field(
+        None,
+        description="NEB barriers, attempt frequencies and vacancy diffusivities "
+        "(opt-in: ``{}`` for the defaults).",
+    )
 
     @field_validator("engine", mode="before")
     @classmethod

@@ -24,6 +24,44 @@ def test_presets_load():
     assert default.engine.name == "chgnet"
     assert default.bulk_vacancy.repetitions == (3, 4, 5)
     assert load_config("cluster").solute_vacancy.repetitions == 5
+    # The two expensive stages are opt-in: off by default, on in the interfaces preset.
+    assert default.interface_defects is None
+    assert default.migration is None
+    interfaces = load_config("interfaces")
+    assert interfaces.interface_defects.systems == ("Li/Li2S", "Li-Mg/Li2S", "Li-Ag/Li2S")
+    assert interfaces.migration.interface_systems == ("Li/Li2S", "Li-Mg/Li2S")
+
+
+def test_interface_stages_are_wired_into_the_campaign():
+    from anodefree.config import config_from_dict
+    from anodefree.workflows.campaign import build_campaign
+
+    config = config_from_dict(
+        {
+            "engine": {"name": "morse"},
+            "bulk": {"phases": ["Li", "Li2S"]},
+            "bulk_vacancy": {"repetitions": [3, 4, 5]},
+            "solute_vacancy": {"solutes": ["Mg"], "repetitions": 4, "shells": [1, 2]},
+            "surfaces": None,
+            "adhesion": {"systems": ["Li/Li2S"]},
+            "hull": None,
+            "interface_defects": {"systems": ["Li/Li2S"], "bond_energies": False},
+            "migration": {"solutes": ["Mg"], "attempt_frequency": None},
+        }
+    )
+    plan = build_campaign(config)
+    assert list(plan.stages) == [
+        "bulk",
+        "bulk vacancy",
+        "solute-vacancy",
+        "adhesion",
+        "interface defects",
+        "migration",
+    ]
+    names = {flow.name for flow in plan.flow.jobs}
+    assert {"interface defect host", "migration"} <= names
+    for flow in plan.flow.jobs:
+        assert flow.metadata["stage"] in plan.stages
 
 
 @pytest.mark.parametrize(
@@ -38,6 +76,8 @@ def test_presets_load():
         ("nmae: typo\n", "nmae: Extra inputs are not permitted"),
         ("store: {backend: cassandra}\n", "store.backend"),
         ("- just\n- a list\n", "must be a mapping"),
+        ("migration: {solutes: [Mg, Zz]}\n", "unknown element 'Zz'"),
+        ("interface_defects: {systems: [Li/Li9Ag4]}\n", "interface_defects.systems"),
     ],
 )
 def test_malformed_configs_name_the_field_and_value(tmp_path, text, expected):

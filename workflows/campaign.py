@@ -25,6 +25,8 @@ from anodefree.settings import load_settings
 from anodefree.workflows.adhesion import build_adhesion_stage
 from anodefree.workflows.bulk import BulkReferenceMaker
 from anodefree.workflows.hull import build_hull_stage
+from anodefree.workflows.interface_defects import build_interface_defects_stage
+from anodefree.workflows.migration import build_migration_stage
 from anodefree.workflows.progress import CampaignCounts, CampaignMonitor
 from anodefree.workflows.stores import ensure_indexes, make_job_store
 from anodefree.workflows.surfaces import build_surfaces_stage
@@ -74,10 +76,13 @@ def build_campaign(config: CampaignConfig, run_id: str | None = None) -> Campaig
     bulk = BulkReferenceMaker(engine=engine, relax=relax, phases=config.bulk.phases).make()
     add("bulk", [bulk], len(config.bulk.phases))
     li_bulk = bulk.output["results"]["Li"]
+    bulk_vacancy = None
     if config.bulk_vacancy:
         sizes = config.bulk_vacancy.repetitions
         maker = BulkVacancyMaker(engine=engine, relax=relax, repetitions=sizes)
-        add("bulk vacancy", [maker.make(li_bulk)], 2 * len(sizes))
+        bulk_vacancy = maker.make(li_bulk)
+        add("bulk vacancy", [bulk_vacancy], 2 * len(sizes))
+    solute_vacancy = {}
     if config.solute_vacancy:
         section = config.solute_vacancy
         makers = [
@@ -90,27 +95,57 @@ def build_campaign(config: CampaignConfig, run_id: str | None = None) -> Campaig
             )
             for solute in section.solutes
         ]
+        solute_vacancy = {m.solute: m.make(li_bulk) for m in makers}
         add(
             "solute-vacancy",
-            [m.make(li_bulk) for m in makers],
+            list(solute_vacancy.values()),
             len(section.solutes) * (3 + len(section.shells)),
         )
     results = bulk.output["results"]
+    li2s_bulk = results["Li2S"] if "Li2S" in config.bulk.phases else None
     metal_surfaces = None
     if config.surfaces:
         available = {p: results[p] for p in ("Li", "Li2S") if p in config.bulk.phases}
         surface_flows, planned = build_surfaces_stage(config.surfaces, engine, relax, available)
         add("surfaces", surface_flows, planned)
         metal_surfaces = surface_flows[0].output
+    adhesion = None
     if config.adhesion:
-        li2s_bulk = results["Li2S"] if "Li2S" in config.bulk.phases else None
         adhesion_flows, planned = build_adhesion_stage(
             config.adhesion, engine, relax, li_bulk, li2s_bulk, None, metal_surfaces
         )
         add("adhesion", adhesion_flows, planned)
+        adhesion = adhesion_flows[0].output
     if config.hull:
         ag_bulk = bulk.output["results"]["Ag"] if "Ag" in config.bulk.phases else None
         add("hull", *build_hull_stage(config.hull, engine, relax, li_bulk, ag_bulk))
+    if config.interface_defects:
+        section = config.interface_defects
+        # The host takes the adhesion stage's match, registry and separation when that
+        # stage computes the host system; otherwise it is built from the preset match.
+        uses_adhesion = config.adhesion is not None and section.host_system in (
+            config.adhesion.systems
+        )
+        add(
+            "interface defects",
+            *build_interface_defects_stage(
+                section, engine, relax, li_bulk, li2s_bulk, adhesion if uses_adhesion else None
+            ),
+        )
+    if config.migration:
+        section = config.migration
+        add(
+            "migration",
+            *build_migration_stage(
+                section,
+                engine,
+                relax,
+                li_bulk,
+                bulk_vacancy.output if bulk_vacancy is not None else None,
+                {name: item.output for name, item in solute_vacancy.items()},
+                li2s_bulk,
+            ),
+        )
     flow = Flow(flows, name=config.name)
     flow.update_metadata(
         {"campaign": config.name, "run_id": run_id, "engine": engine.name}, dynamic=True
