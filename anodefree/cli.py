@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -153,9 +154,13 @@ def run(
         TextColumn("{task.fields[status]}"),
         TimeElapsedColumn(),
         console=console,
-        disable=not progress,
+        disable=not progress or not console.is_terminal,
     )
     task = bar.add_task("calculations", total=None, status="")
+    # Batch jobs and redirected output get one plain line per finished calculation instead
+    # of a live bar (which a log file would only show at the end).
+    plain = progress and not console.is_terminal
+    reported = [0]
 
     def on_progress(counts, planned) -> None:  # noqa: ANN001
         status = f"{counts.computed} computed, {counts.reused} reused"
@@ -163,6 +168,16 @@ def run(
             status += f", {len(counts.unconverged)} unconverged"
         if counts.failed:
             status += f", {len(counts.failed)} failed"
+        if plain and counts.finished != reported[0]:
+            reported[0] = counts.finished
+            stamp = time.strftime("%H:%M:%S")
+            console.print(
+                f"{stamp} {counts.finished}/{planned} calculations ({status}; latest started: "
+                f"{counts.current})",
+                highlight=False,
+                soft_wrap=True,
+            )
+            return
         bar.update(
             task,
             total=planned,
