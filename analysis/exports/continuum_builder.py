@@ -165,16 +165,6 @@ def build_continuum_parameters(
     """
     missing = []
     study = diffusion_doc = None
-    if hull:
-        found = stored_documents(store, "HullStudyDocument", run_id=hull_run_id)
-        if found:
-            study = found[0]
-        else:
-            where = f" of run {hull_run_id}" if hull_run_id else ""
-            missing.append(
-                f"the Li-Ag hull study{where} (hull stage: campaign section `hull`, e.g. the "
-                "default preset), for the computed Li-Ag onset"
-            )
     if diffusion:
         found = stored_documents(store, "VacancyDiffusionDocument", run_id=run_id)
         if found:
@@ -185,6 +175,19 @@ def build_continuum_parameters(
                 f"the vacancy diffusion document{where} (migration stage: campaign section "
                 "`migration` with attempt frequencies, e.g. the interfaces preset), for the "
                 "solute interdiffusion lengths"
+            )
+    if hull:
+        found = stored_documents(store, "HullStudyDocument", run_id=hull_run_id)
+        if diffusion_doc is not None:  # the newest hull of the diffusivities' calculator first
+            same = [h for h in found if h.fingerprint == diffusion_doc.fingerprint]
+            found = same or found
+        if found:
+            study = found[0]
+        else:
+            where = f" of run {hull_run_id}" if hull_run_id else ""
+            missing.append(
+                f"the Li-Ag hull study{where} (hull stage: campaign section `hull`, e.g. the "
+                "default preset), for the computed Li-Ag onset"
             )
     if missing:
         msg = "the continuum export needs: " + "; ".join(missing)
