@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
+from ase.calculators.calculator import Calculator, all_changes
 from ase.data import chemical_symbols
 from pydantic import Field, PositiveInt, field_validator, model_validator
 
@@ -48,7 +49,7 @@ from anodefree.provenance import CalculatorProvenance
 from anodefree.workflows.engines.base import AseEngine, EngineRelaxMaker, package_version
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
 
     from ase import Atoms
     from jobflow import Maker
@@ -436,6 +437,16 @@ class GPAWEngine(AseEngine):
         logger.info("GPAW calculator: kpts %s, log %s", parameters["kpts"], path)
         return gpaw.GPAW(txt=str(path), **parameters)
 
+    def calculator(self) -> SharedGPAWCalculator:
+        """Return a GPAW calculator for direct use on several structures (NEB, phonons).
+
+        GPAW fixes its point group from the first structure it computes and refuses
+        positions that break it (``SymmetryBrokenError``: the next NEB image, a phonon
+        displacement); the returned calculator then starts a new GPAW calculation for
+        the new positions, with their own symmetry.
+        """
+        return SharedGPAWCalculator(self)
+
     def relax_maker(self, task: CalculationTask) -> Maker:
         """Return atomate2's force-field relax Maker with a GPAW calculator per structure."""
         maker = super().relax_maker(task)
@@ -451,6 +462,57 @@ class GPAWEngine(AseEngine):
         except ImportError as exc:
             raise EngineError(f"gpaw: GPAW cannot be imported ({exc}); {INSTALL_HINT}") from exc
         return gpaw
+
+
+class SharedGPAWCalculator(Calculator):
+    """An ASE calculator that evaluates GPAW on any sequence of structures.
+
+    It keeps one GPAW calculation (reusing its wave functions between similar
+    structures) and starts a new one whenever new positions break the point group of
+    the current one; ``rebuilds`` counts these restarts. Energies and forces are those
+    of a fresh GPAW calculation of each structure.
+    """
+
+    implemented_properties: ClassVar[list[str]] = ["energy", "free_energy", "forces", "stress"]
+
+    def __init__(self, engine: GPAWEngine) -> None:
+        super().__init__()
+        self.engine = engine
+        self.rebuilds = 0
+        self._gpaw: Any = None
+
+    def calculate(
+        self,
+        atoms: Atoms | None = None,
+        properties: Sequence[str] | None = None,
+        system_changes: Sequence[str] = tuple(all_changes),
+    ) -> None:
+        """Evaluate GPAW; start a new calculation if the positions break its symmetry."""
+        from gpaw.new.symmetry import SymmetryBrokenError
+
+        super().calculate(atoms, properties, system_changes)
+        wanted = [p for p in (properties or ["energy"]) if p in self.implemented_properties]
+        structure = self.atoms.copy()
+        if not self.engine.spin_polarized:
+            structure.set_initial_magnetic_moments(None)
+        label = structure.get_chemical_formula()
+        if self._gpaw is None:
+            self._gpaw, self._log = self._new(structure)
+        try:
+            with scf_errors(self.engine, label, self._log):
+                self._gpaw.calculate(structure, wanted, list(system_changes))
+        except SymmetryBrokenError:
+            self.rebuilds += 1
+            self._gpaw, self._log = self._new(structure)
+            with scf_errors(self.engine, label, self._log):
+                self._gpaw.calculate(structure, wanted, list(all_changes))
+        self.results = {p: self._gpaw.get_property(p, structure) for p in wanted}
+        if "energy" in self.results and "free_energy" not in self.results:
+            self.results["free_energy"] = self._gpaw.get_property("free_energy", structure)
+
+    def _new(self, structure: Atoms) -> tuple[Any, Path]:
+        log = unique_log_path(".", self.engine.log_name)
+        return self.engine.build_calculator(structure, log_file=log), log
 
 
 @dataclass
