@@ -32,6 +32,7 @@ from anodefree.analysis.documents.mesoscale import (
 )
 from anodefree.analysis.exports.continuum import ContinuumExportError, write_continuum_parameters
 from anodefree.analysis.exports.continuum_builder import build_continuum_parameters
+from anodefree.analysis.exports.kmc import MissingKmcInputError
 from anodefree.analysis.exports.kmc_builder import build_kmc_export
 from anodefree.analysis.exports.stored import stored_documents
 from anodefree.errors import ConfigError, MixedCalculatorError
@@ -179,7 +180,8 @@ def run_mesoscale(
     Raises
     ------
     MissingKmcInputError
-        If a system's export lacks a required input (every one is named).
+        If no system's export can be built (a system that lacks required inputs is left
+        out with a warning naming them).
     MixedCalculatorError
         If the systems' energetics come from different calculators.
     """
@@ -191,9 +193,18 @@ def run_mesoscale(
     folder = Path(output_dir)
     run = resolve_run(store, run_id)
     exports = {}
+    warnings: list[str] = []
+    missing: list[MissingKmcInputError] = []
     for system in settings.systems:
-        export = build_kmc_export(store, system, run_id=run)
+        try:
+            export = build_kmc_export(store, system, run_id=run)
+        except MissingKmcInputError as error:  # run the others; name what this one lacks
+            missing.append(error)
+            warnings.append(f"{system} not run: {error}")
+            continue
         exports[system] = (export, export.write(folder / "exports" / f"kmc_{_slug(system)}.json"))
+    if not exports:
+        raise missing[0]
     calculator = require_same_calculator(
         [e.calculator for e, _ in exports.values()], "the KMC runs of one mesoscale step"
     )
@@ -238,7 +249,6 @@ def run_mesoscale(
         if reference is None and export.solute is None:
             reference = curve
         curves.append(curve)
-    warnings: list[str] = []
     say("continuum map")
     try:
         continuum, parameters_file = _continuum(store, run, settings, folder, warnings)

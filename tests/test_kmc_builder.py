@@ -1,4 +1,4 @@
-"""KMC export builder: every field against the stored source documents, missing inputs, calculators."""
+"""KMC export builder: fields against the stored source documents, missing inputs, calculators."""
 
 from __future__ import annotations
 
@@ -112,7 +112,7 @@ def test_every_number_comes_from_its_source_document(stored):
     # no interface NEB in this campaign: named in the notes, an error when strict
     assert barriers.interlayer == []
     assert any("barriers.interlayer" in n and "interface_systems" in n for n in export.notes)
-    with pytest.raises(MissingKmcInputError, match="barriers.interlayer"):
+    with pytest.raises(MissingKmcInputError, match=r"barriers\.interlayer"):
         build_kmc_export(store, "Li-Mg/Li2S", strict=True)
     # pure Li: no solute fields
     pure = build_kmc_export(store, "Li/Li2S", run_id=run_id)
