@@ -395,30 +395,34 @@ def build_comparison(
 
 
 def engine_documents(
-    store: JobStore, engine: str, run_ids: Sequence[str] | None = None
+    stores: JobStore | Sequence[JobStore], engine: str, run_ids: Sequence[str] | None = None
 ) -> tuple[list[BaseModel], list[str]]:
-    """Return the property documents of one engine in the store, newest first.
+    """Return the property documents of one engine in one or more stores, newest first.
 
     Parameters
     ----------
-    store
-        A connected JobStore.
+    stores
+        Connected JobStores (e.g. the CHGNet campaigns' store and a GPAW store).
     engine
         Engine name (``chgnet``, ``gpaw``, ...), as recorded in every document's calculator.
     run_ids
-        Only these runs (default: every run in the store).
+        Only these runs (default: every run in the stores).
 
     Returns
     -------
     tuple
         The documents (only those whose calculator is ``engine``) and their run ids. When
-        runs of the engine used different settings, only documents with the settings of
-        the newest one are kept (the newest run wins; pass ``run_ids`` to choose).
+        runs of the engine used different codes or models (another version, another
+        model file), only documents of the newest one's are kept (the newest run wins;
+        pass ``run_ids`` to choose). Different *settings* of one code are kept, each
+        value with its own calculator record.
     """
     from monty.json import MontyDecoder
 
     from anodefree.analysis.results import DOCUMENT_MODULES
 
+    if not isinstance(stores, list | tuple):
+        stores = [stores]
     criteria: dict[str, Any] = {
         "output.@module": {"$regex": DOCUMENT_MODULES},
         "output.@class": {"$ne": "CalculationResult"},
@@ -428,21 +432,20 @@ def engine_documents(
     }
     if run_ids:
         criteria["metadata.run_id"] = {"$in": list(run_ids)}
-    docs = store.query(
-        criteria,
-        properties=["output", "metadata", "completed_at"],
-        sort={"completed_at": -1},
-        load=True,
-    )
+    found = []
+    for store in stores:
+        found += store.query(criteria, properties=["output", "metadata", "completed_at"], load=True)
+    found.sort(key=lambda doc: str(doc.get("completed_at") or ""), reverse=True)
     decoder = MontyDecoder()
-    documents, runs, fingerprint = [], [], None
-    for doc in docs:
+    documents, runs, code = [], [], None
+    for doc in found:
         decoded = decoder.process_decoded(doc["output"])
         calculator = getattr(decoded, "calculator", None)
         if not isinstance(calculator, CalculatorProvenance):
             continue
-        fingerprint = fingerprint or calculator.fingerprint
-        if calculator.fingerprint != fingerprint:
+        identity = (calculator.package, calculator.version, calculator.model)
+        code = code or identity
+        if identity != code:
             continue
         documents.append(decoded)
         run_id = doc.get("metadata", {}).get("run_id")
@@ -452,19 +455,14 @@ def engine_documents(
 
 
 def compare_store(
-    store: JobStore, engines: Sequence[str], run_ids: Sequence[str] | None = None
+    stores: JobStore | Sequence[JobStore],
+    engines: Sequence[str],
+    run_ids: Sequence[str] | None = None,
 ) -> ComparisonDocument:
-    """Build the comparison of ``engines`` from the documents in a store.
-
-    Raises
-    ------
-    MixedCalculatorError
-        Never for the store path (one setting set per engine is selected), kept for
-        documents assembled by hand.
-    """
+    """Build the comparison of ``engines`` from the documents in one or more stores."""
     columns, runs = {}, {}
     for engine in engines:
-        columns[engine], runs[engine] = engine_documents(store, engine, run_ids)
+        columns[engine], runs[engine] = engine_documents(stores, engine, run_ids)
     return build_comparison(columns, runs)
 
 

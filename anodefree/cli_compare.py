@@ -70,7 +70,12 @@ def compare(
             "the newest settings of each engine.",
         ),
     ] = None,
-    store_path: Annotated[Path | None, typer.Option(help="Embedded store folder.")] = None,
+    store_path: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="Embedded store folder (repeat to combine stores); default: the configured store."
+        ),
+    ] = None,
     report_dir: Annotated[
         Path, typer.Option(help="Write comparison.md and comparison.json here.")
     ] = Path("report-comparison"),
@@ -91,10 +96,12 @@ def compare(
         err.print("[bold red]error:[/] --engines is empty (e.g. --engines chgnet,gpaw)")
         raise typer.Exit(code=2)
     try:
-        settings = StoreSettings(backend="embedded", path=store_path) if store_path else None
-        job_store = make_job_store(settings)
-        job_store.connect()
-        document = compare_store(job_store, names, run or None)
+        stores = []
+        for path in store_path or [None]:
+            settings = StoreSettings(backend="embedded", path=path) if path else None
+            stores.append(make_job_store(settings))
+            stores[-1].connect()
+        document = compare_store(stores, names, run or None)
     except AnodefreeError as exc:
         err.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(code=2) from exc

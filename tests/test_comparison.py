@@ -201,12 +201,15 @@ def test_a_column_with_two_codes_is_refused_settings_may_differ(toy_runs):
     assert values["vacancy_formation_Li"].calculator.settings["cutoff_A"] == 5.2
 
 
-def test_store_query_takes_the_newest_settings_or_the_given_run(toy_runs):
+def test_store_query_takes_the_newest_run_or_the_given_one(toy_runs):
     job_store = make_job_store(StoreSettings(backend="embedded", path=str(toy_runs["store"])))
     job_store.connect()
-    documents, runs = engine_documents(job_store, "morse")
-    assert runs == [toy_runs["long"][0]]
-    assert {d.calculator.settings["cutoff_A"] for d in documents} == {5.2}
+    documents, runs = engine_documents([job_store], "morse")
+    assert runs == [toy_runs["long"][0], toy_runs["default"][0]]  # newest first
+    newest = column_values(toy_runs["long"][1])
+    for key, value in column_values(documents).items():
+        assert value.value == pytest.approx(newest[key].value)
+        assert value.calculator.settings["cutoff_A"] == 5.2
     first_id = toy_runs["default"][0]
     document = compare_store(job_store, ["morse", "chgnet"], [first_id])
     assert document.runs["morse"] == [first_id]
