@@ -135,3 +135,29 @@ def test_formation_energy_refuses_mixed_calculators(morse, memory_store, tmp_pat
         results[symbol] = memory_store.get_output(job.uuid)
     with pytest.raises(MixedCalculatorError, match="formation energy"):
         FormationEnergyDocument.from_results(results["Li"], results, "B2")
+
+
+def test_gpaw_validation_preset_settings():
+    """The preset's documented choices: 3x3x3 k-points on the 54-site cell, one NEB image."""
+    import yaml
+
+    from anodefree.config import PRESETS_DIR, CampaignConfig, config_from_dict
+    from anodefree.structures.defects import bcc_supercell
+
+    data = yaml.safe_load((PRESETS_DIR / "gpaw-validation.yaml").read_text())
+    section = ValidationStage(**data["validation"])
+    assert section.compound_settings == {"ecut": 500.0}
+    if "validation" not in CampaignConfig.model_fields:  # until the stage is wired
+        data.pop("validation")
+    config = config_from_dict(data)
+    engine = config.engine
+    assert engine.name == "gpaw"
+    assert engine.ecut == 300.0
+    # PBE a0 of bcc Li is about 3.43-3.44 A: the 54-site cell gets 3x3x3, the 16-site 5x5x5
+    for a in (3.42, 3.44):
+        assert engine.kpoints_for(bcc_supercell(a, 3)) == (3, 3, 3)
+        assert engine.kpoints_for(bcc_supercell(a, 2)) == (5, 5, 5)
+    assert config.migration.neb.n_images == 1
+    assert config.migration.solutes == ()
+    assert config.migration.attempt_frequency is None
+    assert [f.label for f in config.surfaces.facets] == ["Li(100)"]
