@@ -161,3 +161,27 @@ def test_gpaw_validation_preset_settings():
     assert config.migration.solutes == ()
     assert config.migration.attempt_frequency is None
     assert [f.label for f in config.surfaces.facets] == ["Li(100)"]
+
+
+def test_compound_settings_relax_their_own_references(morse, memory_store, tmp_path):
+    """With an override, LiAg, Li and Ag are all relaxed with the changed engine."""
+    relax = RelaxSettings(fmax=0.005)
+    section = ValidationStage(scans=(), compound_settings={"cutoff": 5.0})
+    flows, planned = build_validation_stage(section, morse, relax, "unused", "unused")
+    assert planned == 3
+    responses = run_locally(
+        flows[0], store=memory_store, create_folders=True, root_dir=tmp_path, log=False
+    )
+    outputs = [r.output for job in responses.values() for r in job.values()]
+    doc = next(o for o in outputs if isinstance(o, FormationEnergyDocument))
+    assert doc.calculator.settings["cutoff_A"] == 5.0
+    results = {o.formula: o for o in outputs if isinstance(o, CalculationResult)}
+    assert {r.calculator.settings["cutoff_A"] for r in results.values()} == {5.0}
+    expected = (
+        results["LiAg"].energy_per_atom
+        - 0.5 * results["Li"].energy_per_atom
+        - 0.5 * results["Ag"].energy_per_atom
+    )
+    assert doc.formation_energy_per_atom == pytest.approx(expected, abs=1e-12)
+    # no second bulk reference document (the campaign's a0 stays the bulk stage's)
+    assert not any(type(o).__name__ == "BulkReferenceDocument" for o in outputs)

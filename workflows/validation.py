@@ -33,10 +33,9 @@ from anodefree.analysis.documents.validation import (
 )
 from anodefree.errors import ConfigError, StructureError
 from anodefree.serialization import MSONModel
-from anodefree.structures.bulk import bulk_structure
+from anodefree.structures.bulk import PROTOTYPES, bulk_structure
 from anodefree.structures.defects import bcc_supercell, remove_site
 from anodefree.structures.surface_materials import liag_b2_structure
-from anodefree.workflows.bulk import BulkReferenceMaker
 from anodefree.workflows.calculation import CalculationMaker
 from anodefree.workflows.convergence import (
     ConvergenceQuantity,
@@ -393,15 +392,22 @@ def build_validation_stage(
     compound_engine = engine
     if section.compound_settings:
         compound_engine = engine_with(engine, section.compound_settings)
-        # Elemental references relaxed with the changed engine (cheap primitive cells);
-        # the cache shares them with any other flow of the same engine.
-        references = BulkReferenceMaker(
-            engine=compound_engine, relax=relax, phases=("Li", "Ag")
-        ).make()
-        references.name = "validation references"
-        jobs.append(references)
-        li_bulk = references.output["results"]["Li"]
-        ag_bulk = references.output["results"]["Ag"]
+        # Elemental references relaxed with the changed engine (cheap primitive cells,
+        # the bulk stage's structures and task: the cache shares them with any bulk
+        # stage of the same engine). No second bulk document: the campaign's a0 stays
+        # the bulk stage's; these energies enter only the formation energies.
+        calc = CalculationMaker(engine=compound_engine, task=relax.task("relax_full"))
+        references = {
+            phase: calc.make(
+                bulk_structure(phase),
+                label=f"{phase} bulk ({PROTOTYPES[phase].structure_type})",
+                system=phase,
+                role="bulk reference",
+            )
+            for phase in ("Li", "Ag")
+        }
+        jobs += list(references.values())
+        li_bulk, ag_bulk = references["Li"].output, references["Ag"].output
     for compound in section.compounds:
         formation = compound_formation(compound, compound_engine, relax, li_bulk, ag_bulk)
         formation.name = f"{compound} formation energy"
