@@ -121,8 +121,19 @@ def build_report(
         if builder is not None:
             sections.append(builder(docs, figure_dir))
     sections.sort(key=lambda s: s.order)
-    dumped = [{"@class": type(d).__name__, **d.model_dump(mode="json")} for d in documents]
+    dumped = [_dump(d) for d in documents]
     return Report(campaign=campaign, run=run, sections=sections, documents=dumped)
+
+
+def _dump(document: BaseModel) -> dict[str, Any]:
+    """JSON-ready form of a document, including fields that hold pymatgen objects."""
+    from monty.json import jsanitize
+
+    try:
+        data = document.model_dump(mode="json")
+    except (TypeError, ValueError):  # pydantic cannot serialise Structure and friends
+        data = jsanitize(document.model_dump(), strict=True, allow_bson=False, enum_values=True)
+    return {"@class": type(document).__name__, **data}
 
 
 def _format(value: float | None, unit: str) -> str:

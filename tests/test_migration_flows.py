@@ -247,7 +247,7 @@ def test_phonopy_and_central_differences_give_the_same_modes():
 
 
 def test_stage_on_the_toy_engine_gives_hops_and_diffusivities(tmp_path):
-    from anodefree.analysis.report import build_report
+    from anodefree.analysis.report import build_report, write_report
     from anodefree.workflows.bulk import BulkReferenceMaker
     from anodefree.workflows.migration import build_migration_stage
     from anodefree.workflows.stores import StoreSettings, make_job_store
@@ -296,7 +296,13 @@ def test_stage_on_the_toy_engine_gives_hops_and_diffusivities(tmp_path):
     assert mg.binding_energy is not None
     assert 0 < mg.at(25.0).correlation_factor <= 1
     assert mg.at(60.0).diffusivity > mg.at(25.0).diffusivity
-    report = build_report("test", [*hops, diffusion], figure_dir=tmp_path / "figures")
+    # Every document the stage stores (NEB calculations with their Structures included)
+    # goes into the report and its JSON file.
+    stored = [o for o in outputs if type(o).__name__ in {"NebCalculation", "NormalModes"}]
+    assert stored
+    report = build_report("test", [*stored, *hops, diffusion], figure_dir=tmp_path / "figures")
+    written = write_report(report, tmp_path / "report")
+    assert "NebCalculation" in written["json"].read_text()
     titles = [s.title for s in report.sections]
     assert "Migration barriers (climbing-image NEB)" in titles
     assert (tmp_path / "figures" / "neb_profiles.png").exists()
