@@ -218,15 +218,15 @@ class ComparisonDocument(BaseModel):
             cells = []
             for column in self.columns:
                 item = row.values[column]
-                text = "missing" if item.value is None else _fmt(item.value, row.unit)
+                text = "missing" if item.value is None else format_value(item.value, row.unit)
                 cells.append(f"{text}{' (flagged)' if item.flagged else ''}")
             published = (
-                f"{_fmt(row.published, row.unit)} ({row.published_kind})"
+                f"{format_value(row.published, row.unit)} ({row.published_kind})"
                 if row.published is not None
                 else "-"
             )
             diffs = "; ".join(
-                f"{d.column} - {d.against}: {_fmt(d.absolute, row.unit, signed=True)}"
+                f"{d.column} - {d.against}: {format_value(d.absolute, row.unit, signed=True)}"
                 f"{f' ({d.percent:+.0f}%)' if d.percent is not None else ''}"
                 for d in row.differences
                 if d.absolute is not None
@@ -251,7 +251,8 @@ def _settings_text(calc: CalculatorProvenance) -> str:
     return ", ".join(f"{k}={v}" for k, v in keep.items())
 
 
-def _fmt(value: float | None, unit: str, signed: bool = False) -> str:
+def format_value(value: float | None, unit: str, signed: bool = False) -> str:
+    """Format a value of the table in its unit (``missing`` for None)."""
     if value is None:
         return "missing"
     digits = 3 if unit in {"A", "J/m^2", "eV"} else 4

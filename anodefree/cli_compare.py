@@ -23,7 +23,7 @@ def print_comparison(document: ComparisonDocument) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from anodefree.analysis.comparison import _fmt
+    from anodefree.analysis.comparison import format_value
 
     console = Console()
     table = Table(title="Calculators compared (finished quantities)")
@@ -37,14 +37,16 @@ def print_comparison(document: ComparisonDocument) -> None:
         cells = []
         for column in document.columns:
             item = row.values[column]
-            cells.append(_fmt(item.value, row.unit) + (" (flagged)" if item.flagged else ""))
+            cells.append(
+                format_value(item.value, row.unit) + (" (flagged)" if item.flagged else "")
+            )
         published = (
-            f"{_fmt(row.published, row.unit)} ({row.published_kind})"
+            f"{format_value(row.published, row.unit)} ({row.published_kind})"
             if row.published is not None
             else "-"
         )
         diffs = "\n".join(
-            f"{d.column}-{d.against}: {_fmt(d.absolute, row.unit, signed=True)}"
+            f"{d.column}-{d.against}: {format_value(d.absolute, row.unit, signed=True)}"
             + (f" ({d.percent:+.0f}%)" if d.percent is not None else "")
             for d in row.differences
             if d.absolute is not None

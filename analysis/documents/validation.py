@@ -74,8 +74,9 @@ def setting_check(table: ConvergenceTable, campaign_value: Any) -> SettingCheck:
 
 
 def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, tuple) or isinstance(b, tuple):
-        return tuple(a) == tuple(b) if isinstance(a, tuple | list) and b is not None else False
+    """Compare two setting values: meshes element-wise, numbers to 1e-9."""
+    if isinstance(a, tuple | list) or isinstance(b, tuple | list):
+        return isinstance(a, tuple | list) and isinstance(b, tuple | list) and tuple(a) == tuple(b)
     try:
         return abs(float(a) - float(b)) < 1e-9
     except (TypeError, ValueError):
