@@ -315,6 +315,16 @@ def _register_queue_commands() -> None:
 _register_queue_commands()
 
 
+def _register_export_commands() -> None:
+    """Attach ``export kmc|continuum`` and ``mesoscale`` (store -> models -> report)."""
+    from anodefree.cli_export import register_export_commands
+
+    register_export_commands(app)
+
+
+_register_export_commands()
+
+
 def main() -> None:
     """Entry point that turns anodefree errors into clean messages."""
     try:
