@@ -9,6 +9,7 @@ The same is checked through SLURM in ``test_queue_slurm.py``.
 from __future__ import annotations
 
 import functools
+import logging
 from typing import TYPE_CHECKING
 
 import pytest
@@ -99,6 +100,7 @@ def test_fireworks_failure_is_reported_and_rerun_in_process(
 
 @pytest.mark.slow
 def test_jobflow_remote_failure_is_reported_and_rerun_on_a_shell_worker(tmp_path):
+    watched = logging.getLogger("anodefree.workflows.calculation")  # exists before the Runner
     settings = jfr.RemoteSettings(
         base_dir=tmp_path / "jfr",
         queue=jfr.InProcessQueue(server=f"failures-{tmp_path.name}"),
@@ -128,3 +130,6 @@ def test_jobflow_remote_failure_is_reported_and_rerun_on_a_shell_worker(tmp_path
     outputs = jfr.read_outputs(project, [job.uuid for job in flow])
     assert outputs[flow.jobs[-1].uuid] == 1 + 2 + 4
     assert run_counts(log) == {"add 1 2": 1, "add 3 4": 1}
+    # The Runner's dictConfig(disable_existing_loggers=True) is undone: anodefree's
+    # progress events still reach their handlers in this process afterwards.
+    assert not watched.disabled

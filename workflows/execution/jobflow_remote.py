@@ -488,16 +488,44 @@ def run_in_process(project: Project, max_seconds: float | None = 600) -> None:
     from jobflow_remote.jobs.runner import Runner
 
     job_controller(project).close()  # initialise an empty queue store
-    with _projects_folder(project):
-        runner = Runner(project_name=project.name)
+    with _host_logging_kept():
+        with _projects_folder(project):
+            runner = Runner(project_name=project.name)
+        try:
+            runner.run_all_jobs(max_seconds=max_seconds)
+        except RuntimeError as exc:
+            if "within the selected amount of time" in str(exc):
+                raise TimeoutError(f"jobs still running after {max_seconds} s") from exc
+            raise
+        finally:
+            runner.cleanup()
+
+
+@contextlib.contextmanager
+def _host_logging_kept() -> Iterator[None]:
+    """Undo the Runner's logging set-up when it returns.
+
+    The Runner configures logging with ``dictConfig(disable_existing_loggers=True)``:
+    in the calling process (a notebook, a test session) every logger created before it,
+    anodefree's progress and warning loggers included, would stay silent afterwards.
+    """
+    manager = logging.Logger.manager
+    disabled = {
+        name: logger.disabled
+        for name, logger in manager.loggerDict.items()
+        if isinstance(logger, logging.Logger)
+    }
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
     try:
-        runner.run_all_jobs(max_seconds=max_seconds)
-    except RuntimeError as exc:
-        if "within the selected amount of time" in str(exc):
-            raise TimeoutError(f"jobs still running after {max_seconds} s") from exc
-        raise
+        yield
     finally:
-        runner.cleanup()
+        for name, was_disabled in disabled.items():
+            logger = manager.loggerDict.get(name)
+            if isinstance(logger, logging.Logger):
+                logger.disabled = was_disabled
+        root.handlers[:] = handlers
+        root.setLevel(level)
 
 
 def queue_report(
