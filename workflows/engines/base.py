@@ -149,7 +149,11 @@ class AseEngine(Engine, ABC):
             return self.build_calculator()
         # Keyed on the provenance fingerprint, which includes a model file's SHA-256:
         # a model file replaced at the same path gets a new calculator.
-        key = f"{type(self).__name__}:{self.provenance().fingerprint}"
+        try:
+            key = f"{type(self).__name__}:{self.provenance().fingerprint}"
+        except EngineError:
+            self.check_available()  # its message says how to get the engine, if it can
+            raise
         if key not in _CALCULATOR_CACHE:
             self.check_available()
             logger.info("loading calculator %s", self.provenance().label)
