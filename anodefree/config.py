@@ -10,8 +10,8 @@ A minimal file::
     bulk_vacancy: {repetitions: [3, 4, 5]}
 
 Every stage section may be omitted (its default applies) or set to ``null`` (skipped);
-the two expensive stages, ``interface_defects`` and ``migration``, are opt-in: omitted
-means skipped, ``{}`` runs them with their defaults.
+the expensive stages, ``interface_defects`` and ``migration``, and the DFT ``validation``
+stage are opt-in: omitted means skipped, ``{}`` runs them with their defaults.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from anodefree.workflows.interface_defects import InterfaceDefectsStage
 from anodefree.workflows.migration import MigrationStage
 from anodefree.workflows.stores import StoreSettings
 from anodefree.workflows.surfaces import SurfacesStage
+from anodefree.workflows.validation import ValidationStage
 
 PRESETS_DIR = Path(__file__).parent / "presets"
 
@@ -132,6 +133,11 @@ class CampaignConfig(BaseModel):
         None,
         description="NEB barriers, attempt frequencies and vacancy diffusivities "
         "(opt-in: ``{}`` for the defaults).",
+    )
+    validation: ValidationStage | None = Field(
+        None,
+        description="Cutoff and k-point convergence scans of the campaign settings and the "
+        "B2 LiAg formation energy (opt-in: ``{}`` for the GPAW defaults; needs Ag in bulk).",
     )
 
     @field_validator("engine", mode="before")

@@ -10,10 +10,6 @@ With ``--engine chgnet`` it runs the same cells with CHGNet (without the GPAW-on
 scans and cutoff override) into the same store, so that ``anodefree compare --engines
 chgnet,gpaw`` finds both.
 
-Until the ``validation`` section is wired into ``CampaignConfig``, the script appends the
-stage's flow to the campaign built from the rest of the preset; afterwards it simply
-calls :func:`~anodefree.workflows.campaign.run_campaign`.
-
 Run (one core): ``OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 .venv/bin/python
 benchmarks/gpaw_validation.py [--engine chgnet] [--store-path DIR]``.
 """
@@ -59,63 +55,15 @@ def _config_data(preset: str, engine: str | None) -> tuple[dict, dict | None]:
     return data, validation
 
 
-def _run_unwired(config, validation, job_store, store_path, callback) -> str:
-    """Run the campaign with the validation stage appended; return the run id."""
-    from jobflow import Flow, run_locally
-
-    from anodefree.workflows.campaign import build_campaign
-    from anodefree.workflows.progress import CampaignMonitor
-    from anodefree.workflows.stores import ensure_indexes
-    from anodefree.workflows.validation import ValidationStage, build_validation_stage
-
-    plan = build_campaign(config)
-    run_id = plan.run_id
-    flows = [plan.flow]
-    if validation is not None:
-        bulk = plan.flow.jobs[0]
-        stage, _ = build_validation_stage(
-            ValidationStage(**validation),
-            config.engine,
-            config.relax,
-            bulk.output["results"]["Li"],
-            bulk.output["results"]["Ag"] if "Ag" in config.bulk.phases else None,
-        )
-        for item in stage:
-            item.update_metadata({"stage": "validation"}, dynamic=True)
-            item.update_metadata(
-                {"campaign": config.name, "run_id": run_id, "engine": config.engine.name},
-                dynamic=True,
-            )
-        flows += stage
-    run_dir = Path(config.work_dir or Path(store_path or "data") / "runs") / (
-        f"{config.name}-{run_id}"
-    )
-    run_dir.mkdir(parents=True, exist_ok=True)
-    job_store.connect()
-    ensure_indexes(job_store)
-    with CampaignMonitor(callback):
-        run_locally(
-            Flow(flows, name=config.name),
-            store=job_store,
-            create_folders=True,
-            root_dir=run_dir,
-            log=False,
-        )
-    return run_id
-
-
 def run(preset: str, engine: str | None, store_path: Path | None) -> dict:
     """Run the campaign; return the record written to the JSON file."""
     from anodefree.analysis.report import build_report, write_report
     from anodefree.analysis.results import run_documents
-    from anodefree.config import CampaignConfig, config_from_dict
+    from anodefree.config import config_from_dict
     from anodefree.workflows.campaign import run_campaign
     from anodefree.workflows.stores import make_job_store
 
-    data, validation = _config_data(preset, engine)
-    wired = "validation" in CampaignConfig.model_fields
-    if not wired:
-        data.pop("validation", None)
+    data, _ = _config_data(preset, engine)
     if store_path:
         data["store"] = {"backend": "embedded", "path": str(store_path)}
     config = config_from_dict(data, source=f"preset {preset}")
@@ -130,18 +78,11 @@ def run(preset: str, engine: str | None, store_path: Path | None) -> dict:
             flush=True,
         )
 
-    if wired:
-        summary = run_campaign(config, job_store=job_store, on_progress=report_progress)
-        run_id = summary.run_id
-    else:
-        run_id = _run_unwired(config, validation, job_store, store_path, report_progress)
+    summary = run_campaign(config, job_store=job_store, on_progress=report_progress)
+    run_id = summary.run_id
     wall, cpu = time.perf_counter() - wall0, _cpu() - cpu0
     job_store.connect()
-    # NebCalculation documents hold pymatgen images that the report's JSON dump cannot
-    # serialise (reported to the lead); the barriers are in MigrationBarrierDocument.
-    documents = [
-        d for d in run_documents(job_store, run_id) if type(d).__name__ != "NebCalculation"
-    ]
+    documents = run_documents(job_store, run_id)
     built = build_report(config.name, documents, None, figure_dir=config.report_dir / "figures")
     write_report(built, config.report_dir)
     record = _record(job_store, run_id, documents, config, preset, started)

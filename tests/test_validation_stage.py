@@ -141,15 +141,16 @@ def test_gpaw_validation_preset_settings():
     """The preset's documented choices: 3x3x3 k-points on the 54-site cell, one NEB image."""
     import yaml
 
-    from anodefree.config import PRESETS_DIR, CampaignConfig, config_from_dict
+    from anodefree.config import PRESETS_DIR, config_from_dict, load_config
     from anodefree.structures.defects import bcc_supercell
+    from anodefree.workflows.campaign import build_campaign
 
     data = yaml.safe_load((PRESETS_DIR / "gpaw-validation.yaml").read_text())
     section = ValidationStage(**data["validation"])
     assert section.compound_settings == {"ecut": 500.0}
-    if "validation" not in CampaignConfig.model_fields:  # until the stage is wired
-        data.pop("validation")
     config = config_from_dict(data)
+    assert config.validation == section
+    assert load_config("gpaw-validation").validation == section
     engine = config.engine
     assert engine.name == "gpaw"
     assert engine.ecut == 300.0
@@ -161,6 +162,10 @@ def test_gpaw_validation_preset_settings():
     assert config.migration.solutes == ()
     assert config.migration.attempt_frequency is None
     assert [f.label for f in config.surfaces.facets] == ["Li(100)"]
+    # The stage is part of the campaign: scans + LiAg + the two 500 eV references.
+    plan = build_campaign(config)
+    assert plan.stages["validation"] == len(section.scans) + 1 + 2
+    assert "validation" in {job.metadata.get("stage") for job, _ in plan.flow.iterflow()}
 
 
 def test_compound_settings_relax_their_own_references(morse, memory_store, tmp_path):

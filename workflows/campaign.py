@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from jobflow import Flow, run_locally
 
@@ -31,6 +31,7 @@ from anodefree.workflows.progress import CampaignCounts, CampaignMonitor
 from anodefree.workflows.stores import ensure_indexes, make_job_store
 from anodefree.workflows.surfaces import build_surfaces_stage
 from anodefree.workflows.vacancy import BulkVacancyMaker, SoluteVacancyMaker
+from anodefree.workflows.validation import build_validation_stage
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -119,6 +120,26 @@ def build_campaign(config: CampaignConfig, run_id: str | None = None) -> Campaig
     if config.hull:
         ag_bulk = bulk.output["results"]["Ag"] if "Ag" in config.bulk.phases else None
         add("hull", *build_hull_stage(config.hull, engine, relax, li_bulk, ag_bulk))
+    _add_opt_in_stages(config, add, results, adhesion, bulk_vacancy, solute_vacancy)
+    flow = Flow(flows, name=config.name)
+    flow.update_metadata(
+        {"campaign": config.name, "run_id": run_id, "engine": engine.name}, dynamic=True
+    )
+    return CampaignPlan(flow, run_id, sum(stages.values()), stages)
+
+
+def _add_opt_in_stages(
+    config: CampaignConfig,
+    add: Callable[[str, list[Flow], int], None],
+    results: Any,
+    adhesion: Any,
+    bulk_vacancy: Flow | None,
+    solute_vacancy: dict[str, Flow],
+) -> None:
+    """Add the opt-in stages (interface defects, migration, validation) to a campaign."""
+    engine, relax = config.engine, config.relax
+    li_bulk = results["Li"]
+    li2s_bulk = results["Li2S"] if "Li2S" in config.bulk.phases else None
     if config.interface_defects:
         section = config.interface_defects
         # The host takes the adhesion stage's match, registry and separation when that
@@ -146,11 +167,10 @@ def build_campaign(config: CampaignConfig, run_id: str | None = None) -> Campaig
                 li2s_bulk,
             ),
         )
-    flow = Flow(flows, name=config.name)
-    flow.update_metadata(
-        {"campaign": config.name, "run_id": run_id, "engine": engine.name}, dynamic=True
-    )
-    return CampaignPlan(flow, run_id, sum(stages.values()), stages)
+    if config.validation:
+        ag_bulk = results["Ag"] if "Ag" in config.bulk.phases else None
+        stage = build_validation_stage(config.validation, engine, relax, li_bulk, ag_bulk)
+        add("validation", *stage)
 
 
 def describe_store(job_store: JobStore) -> str:
