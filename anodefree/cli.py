@@ -325,6 +325,16 @@ def _register_export_commands() -> None:
 _register_export_commands()
 
 
+def _register_compare_commands() -> None:
+    """Attach ``compare`` (one property table across calculators and published PBE)."""
+    from anodefree.cli_compare import register_compare_commands
+
+    register_compare_commands(app)
+
+
+_register_compare_commands()
+
+
 def main() -> None:
     """Entry point that turns anodefree errors into clean messages."""
     try:

@@ -7,7 +7,6 @@ import json
 
 import numpy as np
 import pytest
-import typer
 from ase.optimize import BFGS
 from jobflow import run_locally
 from pymatgen.io.ase import AseAtomsAdaptor
@@ -22,7 +21,6 @@ from anodefree.analysis.comparison import (
 )
 from anodefree.analysis.report import build_report, render_markdown
 from anodefree.analysis.results import run_documents
-from anodefree.cli_compare import register_compare_commands
 from anodefree.config import config_from_dict
 from anodefree.errors import MixedCalculatorError
 from anodefree.workflows.campaign import run_campaign
@@ -221,12 +219,7 @@ def test_store_query_takes_the_newest_run_or_the_given_one(toy_runs):
 
 
 def test_compare_command_writes_the_table(toy_runs, tmp_path):
-    app = typer.Typer()
-    register_compare_commands(app)
-
-    @app.callback()
-    def _main() -> None:  # a group, so that the command keeps its name
-        return
+    from anodefree.cli import app  # the installed command line, compare registered
 
     runner = CliRunner(env={"COLUMNS": "250"})
     out = tmp_path / "cmp"
