@@ -1,4 +1,8 @@
-"""The bcc Li vacancy hop with CHGNet: the flow's barrier against an independent band."""
+"""The bcc Li vacancy hop with CHGNet: the flow's barrier against an independent band.
+
+Run on demand (``.venv/bin/pytest -m expensive``); ``benchmarks/neb_vs_atomate2.py``
+records the same check in ``benchmarks/results/neb_vs_atomate2.json``.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from anodefree.workflows.engines.registry import get_engine
 from anodefree.workflows.migration import MigrationHopMaker, describe_hop
 
 
-@pytest.mark.slow
+@pytest.mark.expensive  # about 4 minutes on one core; the result is in benchmarks/results
 def test_chgnet_li_hop_barrier_matches_an_independent_converged_band():
     from anodefree.workflows.stores import StoreSettings, make_job_store
 
@@ -34,21 +38,24 @@ def test_chgnet_li_hop_barrier_matches_an_independent_converged_band():
     run_locally(flow, store=store, log=False)
     document = flow.output.resolve(store)
 
-    # Independent: the same endpoints relaxed and a 5-image climbing band converged to
-    # 0.002 eV/A with plain ASE (one shared CHGNet calculator).
+    # Independent: the same endpoints relaxed and a 5-image climbing band (the flow uses 3)
+    # converged to 0.005 eV/A with plain ASE (one shared CHGNet calculator). Tighter
+    # criteria stall on CHGNet's float32 force noise; the barrier error of a band scales
+    # with the residual force squared (0.03 eV/A bands were 8-10 meV high, so 0.005 eV/A
+    # leaves about 0.3 meV).
     adaptor = AseAtomsAdaptor()
     ends = []
     for structure in (hop.initial, hop.final):
         atoms = adaptor.get_atoms(structure)
         atoms.calc = calculator
-        BFGS(atoms, logfile=None).run(fmax=0.002, steps=1000)
+        assert BFGS(atoms, logfile=None).run(fmax=0.005, steps=300)
         ends.append(atoms)
     images = [ends[0]] + [ends[0].copy() for _ in range(5)] + [ends[1]]
     for image in images[1:-1]:
         image.calc = calculator
     band = NEB(images, climb=True, method="improvedtangent", k=1.0, allow_shared_calculator=True)
     band.interpolate(mic=True, apply_constraint=False)
-    BFGS(band, logfile=None).run(fmax=0.002, steps=1000)
+    assert BFGS(band, logfile=None).run(fmax=0.005, steps=300), "reference band not converged"
     energies = [image.get_potential_energy() for image in images]
     direct = max(energies) - energies[0]
 
