@@ -79,7 +79,14 @@ def _load(
     data = loaded.model_dump(exclude={"engine"})
     data["engine"] = loaded.engine
     data.update(overrides)
-    return config_from_dict(data, source=f"{config} with command-line overrides")
+    updated = config_from_dict(data, source=f"{config} with command-line overrides")
+    if engine and updated.validation is not None:
+        # A preset's convergence scans belong to its engine (GPAW's cutoff, k-points).
+        validation, dropped = updated.validation.for_engine(updated.engine)
+        for item in dropped:
+            console.print(f"[yellow]note:[/] {engine} has no such setting; skipped: {item}")
+        updated = updated.model_copy(update={"validation": validation})
+    return updated
 
 
 def print_report(report: Report) -> None:

@@ -190,3 +190,23 @@ def test_compound_settings_relax_their_own_references(morse, memory_store, tmp_p
     assert doc.formation_energy_per_atom == pytest.approx(expected, abs=1e-12)
     # no second bulk reference document (the campaign's a0 stays the bulk stage's)
     assert not any(type(o).__name__ == "BulkReferenceDocument" for o in outputs)
+
+
+def test_engine_override_drops_the_scans_the_engine_lacks():
+    """`anodefree run gpaw-validation --engine chgnet`: GPAW's scans are skipped, named."""
+    from anodefree.cli import _load
+
+    gpaw = _load("gpaw-validation", None, None, None)
+    assert {s.setting for s in gpaw.validation.scans} == {"ecut", "kpoint_density"}
+    chgnet = _load("gpaw-validation", "chgnet", None, None)
+    assert chgnet.engine.name == "chgnet"
+    assert chgnet.validation.scans == ()
+    assert chgnet.validation.compound_settings == {}
+    assert chgnet.validation.compounds == ("LiAg",)
+    stage, dropped = gpaw.validation.for_engine(get_engine("morse"))
+    assert stage.scans == ()
+    assert stage.compounds == ("LiAg",)
+    assert "compound setting ecut=500.0" in dropped
+    assert len(dropped) == len(gpaw.validation.scans) + 1
+    only_scans = ValidationStage(compounds=())
+    assert only_scans.for_engine(get_engine("morse"))[0] is None

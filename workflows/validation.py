@@ -158,6 +158,25 @@ class ValidationStage(MSONModel):
             raise ValueError(msg)
         return self
 
+    def for_engine(self, engine: Engine) -> tuple[ValidationStage | None, list[str]]:
+        """Keep only the scans and compound settings that ``engine`` has.
+
+        A preset's GPAW scans (cutoff, k-points) mean nothing to a potential. Returns the
+        stage (None when nothing is left to compute) and a description of what was dropped.
+        """
+        fields = set(type(engine).model_fields) - {"name"}
+        scans = tuple(s for s in self.scans if s.setting in fields)
+        dropped = [f"scan of {s.setting!r} ({s.quantity})" for s in self.scans if s not in scans]
+        settings = {k: v for k, v in self.compound_settings.items() if k in fields}
+        dropped += [
+            f"compound setting {k}={v!r}"
+            for k, v in self.compound_settings.items()
+            if k not in settings
+        ]
+        if not scans and not self.compounds:
+            return None, dropped
+        return self.model_copy(update={"scans": scans, "compound_settings": settings}), dropped
+
     def planned_calculations(self) -> int:
         """Relaxations the stage adds to the store (scans are one job each)."""
         references = 2 if self.compound_settings and self.compounds else 0
