@@ -304,7 +304,8 @@ def _report_adapter(document: BaseModel) -> list[PropertyRow]:
 
 def known_kinds() -> dict[str, PropertyFamily]:
     """Every kind :func:`property_table` accepts: registered adapters and report sections."""
-    return {**_report_families(), **families()}
+    adapters = families()  # first: the report fallbacks leave out classes with an adapter
+    return {**_report_families(), **adapters}
 
 
 def _resolve_kinds(kind: str | Sequence[str] | None) -> list[PropertyFamily]:
@@ -577,10 +578,11 @@ def _frame(rows: list[dict[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
 
     extra = list(dict.fromkeys(k for row in rows for k in row if k not in columns))
     frame = pd.DataFrame(rows, columns=[*columns, *extra])
-    for column in extra:  # integer parameters stay integers where other families lack them
-        values = [v for v in frame[column] if v is not None and not pd.isna(v)]
+    for column in extra:  # integer parameters stay integers where other rows lack them
+        # Judged on the rows: the frame has already turned ints next to gaps into floats.
+        values = [row[column] for row in rows if row.get(column) is not None]
         if values and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-            frame[column] = frame[column].astype("Int64")
+            frame[column] = pd.array([row.get(column) for row in rows], dtype="Int64")
     for column in ("completed_at", "computed_at"):
         if column in frame:
             frame[column] = pd.to_datetime(frame[column], utc=True)
