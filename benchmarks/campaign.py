@@ -19,7 +19,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from anodefree.analysis.results import run_calculations_by_stage
+from anodefree.analysis.report import build_report
+from anodefree.analysis.results import run_calculations_by_stage, run_documents
 from anodefree.config import config_from_dict, load_config
 from anodefree.workflows.campaign import run_campaign
 from anodefree.workflows.stores import make_job_store
@@ -62,6 +63,14 @@ def main() -> None:
                 row["force_calls"] += result.n_ionic_steps or 0
                 row["calculation_wall_s"] += result.wall_time or 0.0
 
+        # The run's numbers, to compare with other runs (e.g. a killed and resumed one).
+        report = build_report(config.name, run_documents(store, summary.run_id), summary)
+        values = {
+            f"{row.section}: {row.quantity}": [row.value, row.unit]
+            for row in report.rows
+            if row.value is not None
+        }
+
     print(f"campaign {config.name} with {summary.calculator.label}")
     print(
         f"{'stage':20s} {'computed':>9s} {'reused':>7s} {'force calls':>12s} {'calc wall (s)':>14s}"
@@ -92,6 +101,7 @@ def main() -> None:
                 "failed": summary.failed,
                 "stages": stages,
                 "target_wall_time_s": 900,
+                "values": values,
             },
             indent=2,
         )
