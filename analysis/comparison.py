@@ -7,9 +7,10 @@ calculator alone - and puts them beside each other and beside the published valu
 absolute and relative differences. No energy of one calculator ever enters a quantity
 of another: only finished quantities are compared.
 
-Within one column every value must come from one calculator with one set of settings
-(:class:`~anodefree.errors.MixedCalculatorError` otherwise); a property a calculator has
-not computed is shown as missing, never as zero.
+Within one column every value must come from one code and model
+(:class:`~anodefree.errors.MixedCalculatorError` otherwise); a property computed with
+other settings of that code is kept and its differing settings are listed under the
+table. A property a calculator has not computed is shown as missing, never as zero.
 
 >>> doc = build_comparison({"chgnet": chgnet_documents, "gpaw": gpaw_documents})  # doctest: +SKIP
 >>> print(doc.to_markdown())  # doctest: +SKIP
@@ -243,7 +244,33 @@ class ComparisonDocument(BaseModel):
                 + (f", settings `{_settings_text(calc)}`" if calc else "")
                 + (f", runs {', '.join(self.runs[column])}" if self.runs.get(column) else "")
             )
+            lines += [f"  - {line}" for line in self.settings_differences(column)]
         return "\n".join(lines)
+
+    def settings_differences(self, column: str) -> list[str]:
+        """Describe the properties of ``column`` computed with other settings than listed.
+
+        A column keeps one code and model; a property may come from a run with other
+        settings (e.g. a k-point check): each such property is named with the settings
+        that differ from the column's listed ones.
+        """
+        listed = self.calculators.get(column)
+        if listed is None:
+            return []
+        lines = []
+        for row in self.rows:
+            calc = row.values[column].calculator
+            if calc is None or calc.settings == listed.settings:
+                continue
+            changed = {
+                k: v
+                for k, v in calc.settings.items()
+                if listed.settings.get(k) != v and k != "paw_datasets"
+            }
+            changed.update({k: None for k in listed.settings if k not in calc.settings})
+            text = ", ".join(f"{k}={v}" for k, v in changed.items())
+            lines.append(f"{row.quantity}: computed with {text}")
+        return lines
 
 
 def _settings_text(calc: CalculatorProvenance) -> str:

@@ -56,6 +56,8 @@ def print_comparison(document: ComparisonDocument) -> None:
     for column in document.columns:
         calc = document.calculators.get(column)
         console.print(f"{column}: {calc.label if calc else 'no values in the store'}")
+        for line in document.settings_differences(column):
+            console.print(f"  [yellow]other settings:[/] {line}")
     for warning in document.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
 

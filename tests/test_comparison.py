@@ -197,6 +197,13 @@ def test_a_column_with_two_codes_is_refused_settings_may_differ(toy_runs):
     values = column_values([bulk, _doc(long, "BulkVacancyDocument")])
     assert values["a0_Li"].calculator.settings["cutoff_A"] == 4.6
     assert values["vacancy_formation_Li"].calculator.settings["cutoff_A"] == 5.2
+    # ... and the table names the property computed with other settings, and how
+    document = build_comparison({"morse": [bulk, _doc(long, "BulkVacancyDocument")]})
+    assert document.calculators["morse"].settings["cutoff_A"] == 4.6
+    assert document.settings_differences("morse") == [
+        "Li vacancy formation energy E_f (bcc Li): computed with cutoff_A=5.2"
+    ]
+    assert "computed with cutoff_A=5.2" in document.to_markdown()
 
 
 def test_store_query_takes_the_newest_run_or_the_given_one(toy_runs):
