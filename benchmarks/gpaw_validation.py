@@ -91,6 +91,25 @@ def run(preset: str, engine: str | None, store_path: Path | None) -> dict:
     return record
 
 
+def record_run(preset: str, engine: str | None, store_path: Path | None, run_id: str) -> dict:
+    """Return the record of a finished run of the preset in the store (nothing is run)."""
+    from anodefree.analysis.results import run_calculations, run_documents
+    from anodefree.config import config_from_dict
+    from anodefree.workflows.stores import make_job_store
+
+    data, _ = _config_data(preset, engine)
+    if store_path:
+        data["store"] = {"backend": "embedded", "path": str(store_path)}
+    config = config_from_dict(data, source=f"preset {preset}")
+    job_store = make_job_store(config.store)
+    job_store.connect()
+    documents = run_documents(job_store, run_id)
+    if not documents:
+        raise SystemExit(f"no documents of run {run_id!r} in {config.store}")
+    started = min(c.completed_at for c in run_calculations(job_store, run_id))  # first finished
+    return _record(job_store, run_id, documents, config, preset, started)
+
+
 def _record(job_store, run_id, documents, config, preset, started) -> dict:
     """Collect settings, per-stage calculation times and the values of one run."""
     from anodefree.analysis.comparison import column_values
@@ -143,8 +162,20 @@ def main() -> None:
     parser.add_argument("--engine", default=None, help="Run the same cells with this engine.")
     parser.add_argument("--store-path", type=Path, default=None)
     parser.add_argument("--output", type=Path, default=None)
+    parser.add_argument(
+        "--from-run",
+        default=None,
+        help="Record a finished run (e.g. of `anodefree run gpaw-validation`) instead of running.",
+    )
+    parser.add_argument(
+        "--wall-time", type=float, default=None, help="Its measured wall time (s), with --from-run."
+    )
     args = parser.parse_args()
-    record = run(args.preset, args.engine, args.store_path)
+    if args.from_run:
+        record = record_run(args.preset, args.engine, args.store_path, args.from_run)
+        record.update(wall_time_s=args.wall_time, cpu_time_s=None, source="anodefree run (CLI)")
+    else:
+        record = run(args.preset, args.engine, args.store_path)
     suffix = f"_{args.engine}" if args.engine and args.engine != "gpaw" else ""
     output = args.output or RESULTS / f"gpaw_validation{suffix}.json"
     output.parent.mkdir(parents=True, exist_ok=True)
