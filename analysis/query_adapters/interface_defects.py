@@ -80,6 +80,8 @@ def _layer_label(layer: int, interior: bool) -> str:
 
 def _profile_rows(doc: InterfaceDefectDocument) -> Iterator[PropertyRow]:
     """Vacancy formation energies of the layer profile, absolute and vs the interior."""
+    from anodefree.analysis.report_sections.interface_defects import profile_note
+
     host_atoms = doc.host.n_atoms
     mu = doc.chemical_potential_job_uuid
     interior = next((p for p in doc.vacancy_profile if p.interior), None)
@@ -95,14 +97,7 @@ def _profile_rows(doc: InterfaceDefectDocument) -> Iterator[PropertyRow]:
             "n_atoms": host_atoms * entry.supercell[0] * entry.supercell[1],
             "n_free": entry.n_free,
         }
-        note = ""
-        if entry.relative_to_interior is not None and not entry.interior:
-            note = f"E_f - E_f(interior) = {entry.relative_to_interior:+.3f} eV"
-        if entry.interior and doc.interior_minus_bulk is not None:
-            note = f"E_f - E_f(bcc Li bulk) = {doc.interior_minus_bulk:+.3f} eV"
-        if entry.screen_spread is not None:
-            spread = f"L{entry.layer} sites spread {entry.screen_spread:.2f} eV unrelaxed"
-            note = _join(note, spread)
+        note = profile_note(entry, doc)  # the report's wording
         common: dict[str, Any] = {
             "unit": "eV",
             "system": doc.system,

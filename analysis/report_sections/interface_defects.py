@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from anodefree.analysis.documents.interface_defects import (
         BondEnergyDocument,
         InterfaceDefectDocument,
+        LayerVacancy,
     )
 
 _DEFINITIONS = (
@@ -67,16 +68,26 @@ def _checks(section: Section, doc: InterfaceDefectDocument) -> None:
         )
 
 
+def profile_note(entry: LayerVacancy, doc: InterfaceDefectDocument) -> str:
+    """Describe one layer of the vacancy profile.
+
+    E_f against the interior (against bcc Li bulk for the interior layer) and the
+    unrelaxed spread of the layer's sites.
+    """
+    parts = []
+    if entry.relative_to_interior is not None and not entry.interior:
+        parts.append(f"E_f - E_f(interior) = {entry.relative_to_interior:+.3f} eV")
+    if entry.interior and doc.interior_minus_bulk is not None:
+        parts = [f"E_f - E_f(bcc Li bulk) = {doc.interior_minus_bulk:+.3f} eV"]
+    if entry.screen_spread is not None:
+        parts.append(f"L{entry.layer} sites spread {entry.screen_spread:.2f} eV unrelaxed")
+    return "; ".join(parts)
+
+
 def _profile_rows(section: Section, doc: InterfaceDefectDocument) -> None:
     for entry in doc.vacancy_profile:
         name = f"L{entry.layer} (interior)" if entry.interior else f"L{entry.layer}"
-        note = ""
-        if entry.relative_to_interior is not None and not entry.interior:
-            note = f"E_f - E_f(interior) = {entry.relative_to_interior:+.3f} eV"
-        if entry.interior and doc.interior_minus_bulk is not None:
-            note = f"E_f - E_f(bcc Li bulk) = {doc.interior_minus_bulk:+.3f} eV"
-        if entry.screen_spread is not None:
-            note += f"; L{entry.layer} sites spread {entry.screen_spread:.2f} eV unrelaxed"
+        note = profile_note(entry, doc)
         _row(
             section,
             doc,
