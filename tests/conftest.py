@@ -52,3 +52,26 @@ def embedded_store(tmp_path):
     store = make_job_store(StoreSettings(backend="embedded", path=tmp_path / "store"))
     store.connect()
     return store
+
+
+def mongomock_copy(embedded):
+    """A JobStore on SecretMongoStore (mongomock driver) holding copies of every document
+    of ``embedded``: the same queries must give the same tables on both."""
+    import mongomock
+    from jobflow import JobStore
+
+    from anodefree.workflows.stores import SecretMongoStore
+
+    client = mongomock.MongoClient()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ANODEFREE_MONGODB_URI", "mongodb://user:pw@mock.example:27017")
+        patch.setattr("maggma.stores.mongolike.MongoClient", lambda *_, **__: client)
+        store = JobStore(SecretMongoStore("anodefree", "outputs"))
+        store.connect()
+    docs = []
+    for doc in embedded.docs_store.query({}):
+        doc.pop("_id", None)
+        docs.append(doc)
+    store.docs_store.update(docs, key=["uuid", "index"])
+    assert store.docs_store.count() == embedded.docs_store.count() > 0
+    return store

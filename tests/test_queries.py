@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 import pytest
+from conftest import mongomock_copy
 
 from anodefree.analysis import queries
 from anodefree.config import config_from_dict
@@ -62,24 +63,8 @@ def stored(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def mongo(stored):
-    """A JobStore on SecretMongoStore (mongomock driver) holding copies of every document."""
-    import mongomock
-    from jobflow import JobStore
-
-    client = mongomock.MongoClient()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("ANODEFREE_MONGODB_URI", "mongodb://user:pw@mock.example:27017")
-        patch.setattr("maggma.stores.mongolike.MongoClient", lambda *_, **__: client)
-        store = JobStore(SecretMongoStore("anodefree", "outputs"))
-        store.connect()
-    embedded, _ = stored
-    docs = []
-    for doc in embedded.docs_store.query({}):
-        doc.pop("_id", None)
-        docs.append(doc)
-    store.docs_store.update(docs, key=["uuid", "index"])
-    assert store.docs_store.count() == embedded.docs_store.count() > 0
-    return store
+    """The stored documents copied into a mongomock MongoStore (tests/conftest.py)."""
+    return mongomock_copy(stored[0])
 
 
 QUERIES = [

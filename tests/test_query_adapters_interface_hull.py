@@ -16,6 +16,7 @@ import sys
 
 import pandas as pd
 import pytest
+from conftest import mongomock_copy
 
 from anodefree.analysis import queries
 from anodefree.analysis.documents.hull import PhaseEnergy
@@ -29,7 +30,7 @@ from anodefree.analysis.plotting.tables import plot_quantity
 from anodefree.analysis.results import run_documents
 from anodefree.config import config_from_dict
 from anodefree.workflows.campaign import run_campaign
-from anodefree.workflows.stores import SecretMongoStore, StoreSettings, make_job_store
+from anodefree.workflows.stores import StoreSettings, make_job_store
 
 pytestmark = pytest.mark.slow
 
@@ -80,27 +81,8 @@ def stored(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def mongo(stored):
-    """A JobStore on SecretMongoStore (mongomock driver) holding copies of every document.
-
-    The same copy as the ``mongo`` fixture of ``tests/test_queries.py``.
-    """
-    import mongomock
-    from jobflow import JobStore
-
-    client = mongomock.MongoClient()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("ANODEFREE_MONGODB_URI", "mongodb://user:pw@mock.example:27017")
-        patch.setattr("maggma.stores.mongolike.MongoClient", lambda *_, **__: client)
-        store = JobStore(SecretMongoStore("anodefree", "outputs"))
-        store.connect()
-    embedded = stored[0]
-    docs = []
-    for doc in embedded.docs_store.query({}):
-        doc.pop("_id", None)
-        docs.append(doc)
-    store.docs_store.update(docs, key=["uuid", "index"])
-    assert store.docs_store.count() == embedded.docs_store.count() > 0
-    return store
+    """The stored documents copied into a mongomock MongoStore (tests/conftest.py)."""
+    return mongomock_copy(stored[0])
 
 
 def _energies(store) -> dict[str, pd.Series]:
