@@ -37,22 +37,23 @@ def _cpu() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def _config_data(preset: str, engine: str | None) -> tuple[dict, dict | None]:
+def _config_data(preset: str, engine: str | None) -> dict:
     from anodefree.config import PRESETS_DIR
+    from anodefree.workflows.engines.registry import get_engine
+    from anodefree.workflows.validation import ValidationStage
 
     path = Path(preset)
     if not path.exists():
         path = PRESETS_DIR / f"{preset}.yaml"
     data = yaml.safe_load(path.read_text())
-    validation = data.get("validation")
     if engine and engine != data["engine"]["name"]:
         data["engine"] = {"name": engine}
         data["name"] = f"{data['name']}-{engine}"
         data["report_dir"] = f"{data['report_dir']}-{engine}"
-        if validation is not None:  # the scans and the override are GPAW settings
-            validation = {**validation, "scans": [], "compound_settings": {}}
-            data["validation"] = validation
-    return data, validation
+        if data.get("validation") is not None:  # as `anodefree run --engine` does
+            stage, _ = ValidationStage(**data["validation"]).for_engine(get_engine(engine))
+            data["validation"] = stage.model_dump(mode="json") if stage else None
+    return data
 
 
 def run(preset: str, engine: str | None, store_path: Path | None) -> dict:
@@ -63,7 +64,7 @@ def run(preset: str, engine: str | None, store_path: Path | None) -> dict:
     from anodefree.workflows.campaign import run_campaign
     from anodefree.workflows.stores import make_job_store
 
-    data, _ = _config_data(preset, engine)
+    data = _config_data(preset, engine)
     if store_path:
         data["store"] = {"backend": "embedded", "path": str(store_path)}
     config = config_from_dict(data, source=f"preset {preset}")
@@ -97,7 +98,7 @@ def record_run(preset: str, engine: str | None, store_path: Path | None, run_id:
     from anodefree.config import config_from_dict
     from anodefree.workflows.stores import make_job_store
 
-    data, _ = _config_data(preset, engine)
+    data = _config_data(preset, engine)
     if store_path:
         data["store"] = {"backend": "embedded", "path": str(store_path)}
     config = config_from_dict(data, source=f"preset {preset}")
