@@ -18,6 +18,7 @@ from anodefree.analysis.documents.migration import (
     NebCalculation,
     NebSettings,
     VacancyDiffusionDocument,
+    band_minima,
 )
 from anodefree.errors import EngineError, MixedCalculatorError
 from anodefree.structures.neb import bcc_vacancy_hop
@@ -30,6 +31,7 @@ from anodefree.workflows.migration import (
     NebMaker,
     compute_normal_modes,
     describe_hop,
+    refinement_reason,
 )
 
 A = 3.45  # A; any fixed lattice constant: flow and direct calculation use the same one
@@ -151,6 +153,31 @@ def test_unconverged_neb_is_flagged(li_hop):
     neb = job.output.resolve(fresh)
     assert not neb.converged
     assert any("fmax" in m for m in neb.convergence_messages)
+    # The unconverged 3-image band was kept and refined once, with 7 images.
+    assert len(neb.images) == 7 + 2
+    assert neb.refinement.startswith("the 3-image band")
+    assert "did not converge" in neb.refinement
+    stored = fresh.query({"output.@class": "NebCalculation"}, properties=["output"])
+    assert sorted(len(d["output"]["images"]) for d in stored) == [5, 9]
+    # A rerun takes both bands from the store: nothing is computed again.
+    job = maker.make(initial, final, label="short NEB")
+    run_locally(Flow([job]), store=fresh, log=False)
+    again = job.output.resolve(fresh)
+    assert again.reused
+    assert again.refinement == neb.refinement
+    assert fresh.count({"output.@class": "NebCalculation", "output.reused": False}) == 2
+    # A converged band with an interior minimum (two humps) is refined too; no further
+    # refinement once refined.
+    humped = neb.model_copy(
+        update={"converged": True, "convergence_messages": [], "refinement": None,
+                "energies": [0.0, 0.179, 0.118, 0.163, 0.0] + [0.0] * 4,
+                "settings": NebSettings(n_images=3)}
+    )  # fmt: skip
+    assert band_minima(humped.energies[:5]) == [(2, pytest.approx(0.045))]
+    reason = refinement_reason(humped, 7)
+    assert "image 2 45.0 meV below its neighbours" in reason
+    assert refinement_reason(humped, 3) is None
+    assert refinement_reason(humped, None) is None
     document = MigrationBarrierDocument.from_results(
         hop="short",
         system="Li",
@@ -164,6 +191,7 @@ def test_unconverged_neb_is_flagged(li_hop):
     )
     assert document.flagged
     assert any("NEB not converged" in w for w in document.warnings)
+    assert any(n.startswith("band refined: the 3-image band") for n in document.notes)
 
 
 def test_settings_are_validated():

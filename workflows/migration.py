@@ -53,6 +53,7 @@ from anodefree.analysis.documents.migration import (
     NebSettings,
     NormalModes,
     VacancyDiffusionDocument,
+    band_minima,
     binding_energy_from_document,
     formation_energy_from_documents,
 )
@@ -337,6 +338,40 @@ def _tags(result: NebResult) -> dict[str, float]:
     return values
 
 
+def refinement_reason(neb: NebCalculation, refine_images: int | None) -> str | None:
+    """Why a band should be run again with ``refine_images`` images, or None.
+
+    A band is refined once when it did not converge, or when an interior image lies
+    below both neighbours (a metastable intermediate state: with few images the climbing
+    image may sit on it or oscillate between two humps).
+
+    Parameters
+    ----------
+    neb
+        The finished band.
+    refine_images
+        Intermediate images of the refined band; None (or no more than the band has)
+        disables refinement.
+    """
+    n = neb.settings.n_images
+    if refine_images is None or refine_images <= n:
+        return None
+    problems = []
+    if not neb.converged:
+        problems.append(f"did not converge ({'; '.join(neb.convergence_messages)})")
+    problems += [
+        f"had image {k} {1000 * depth:.1f} meV below its neighbours"
+        for k, depth in band_minima(neb.energies)
+    ]
+    if not problems:
+        return None
+    return (
+        f"the {n}-image band (forward {neb.forward_barrier:.4f} eV, reverse "
+        f"{neb.reverse_barrier:.4f} eV) {' and '.join(problems)}; run again with "
+        f"{refine_images} images from the same endpoints"
+    )
+
+
 @dataclass
 class NebMaker(Maker):
     """A climbing-image NEB between two relaxed endpoints, reused when already stored.
@@ -351,12 +386,17 @@ class NebMaker(Maker):
         NEB settings (images, interpolation, method, climbing image, springs, fmax).
     reuse
         Look the NEB up in the store first.
+    refine_images
+        If the band does not converge or has an interior local minimum, run it once more
+        from the same endpoints with this many intermediate images (the refined band and
+        the reason are stored; the coarse band stays in the store). None disables it.
     """
 
     name: str = "neb"
     engine: Engine = field(default_factory=_default_engine)
     settings: NebSettings = field(default_factory=NebSettings)
     reuse: bool = True
+    refine_images: int | None = 7
 
     def __post_init__(self) -> None:
         """Refuse engines without an ASE calculator."""
@@ -366,6 +406,9 @@ class NebMaker(Maker):
                 "through its own atomate2 Makers"
             )
             raise EngineError(msg)
+        if self.refine_images is not None and not 1 <= self.refine_images <= 15:
+            msg = f"refine_images must be between 1 and 15 (or null), got {self.refine_images}"
+            raise ConfigError(msg)
 
     def atomate2_maker(self) -> EngineNebMaker:
         """Return the atomate2 NEB Maker with these settings."""
@@ -379,6 +422,14 @@ class NebMaker(Maker):
             optimizer=s.optimizer,
         )
 
+    def refined(self) -> NebMaker:
+        """Return the maker of the refined band (more images, no further refinement)."""
+        settings = self.settings.model_copy(update={"n_images": self.refine_images})
+        return NebMaker(
+            name=self.name, engine=self.engine, settings=settings, reuse=self.reuse,
+            refine_images=None,
+        )  # fmt: skip
+
     @job(config=JobConfig(expose_store=True))
     def make(
         self,
@@ -388,6 +439,7 @@ class NebMaker(Maker):
         system: str | None = None,
         moving_index: int | None = None,
         metadata: dict[str, Any] | None = None,
+        refinement: str | None = None,
     ) -> NebCalculation | Response:
         """Return the stored NEB or replace this job by atomate2's NEB and a reader.
 
@@ -399,6 +451,8 @@ class NebMaker(Maker):
             Name of the hop.
         system, moving_index, metadata
             Tags copied into the result.
+        refinement
+            Why this band refines a coarser one (set by the refinement itself).
         """
         start, end = initial.structure, final.structure
         check_endpoints(start, end)
@@ -409,6 +463,14 @@ class NebMaker(Maker):
         if self.reuse and store is not None:
             cached = _find_cached(store, key, NebCalculation)
             if cached is not None:
+                reason = refinement_reason(cached, self.refine_images)
+                if reason is not None:
+                    _emit("started", f"NEB {label}", "refining NEB %s: %s", label, reason)
+                    refine = self.refined().make(
+                        initial, final, label, system, moving_index, metadata, reason
+                    )
+                    refine.name = f"{label}: refined NEB"
+                    return Response(replace=refine)
                 _emit("reused", f"NEB {label}", "reused NEB %s", label)
                 return cached.model_copy(
                     update={
@@ -430,6 +492,9 @@ class NebMaker(Maker):
             cache_key=key,
             source_job_uuid=inner.uuid,
             metadata=metadata or {},
+            refinement=refinement,
+            refine=self.refined() if self.refine_images is not None else None,
+            endpoints=(initial, final),
             **tags,
         )
         collect.name = f"collect NEB {label}"
@@ -447,9 +512,17 @@ def collect_neb(
     system: str | None,
     moving_index: int | None,
     metadata: dict[str, Any],
-) -> NebCalculation:
-    """Read atomate2's ``NebResult`` into a :class:`NebCalculation`."""
-    return neb_calculation_from_result(
+    refinement: str | None = None,
+    refine: NebMaker | None = None,
+    endpoints: tuple[CalculationResult, CalculationResult] | None = None,
+) -> NebCalculation | Response:
+    """Read atomate2's ``NebResult`` into a :class:`NebCalculation`.
+
+    With ``refine`` (the maker of a band with more images) and the ``endpoints``, a band
+    that did not converge or has an interior minimum is stored and then replaced by the
+    refined band.
+    """
+    result = neb_calculation_from_result(
         neb_result,
         calculator=engine.provenance(),
         settings=settings,
@@ -460,7 +533,18 @@ def collect_neb(
         metadata=metadata,
         source_job_uuid=source_job_uuid,
         job_uuid=CURRENT_JOB.job.uuid if CURRENT_JOB.job else None,
+        refinement=refinement,
     )
+    if refine is None or endpoints is None:
+        return result
+    reason = refinement_reason(result, refine.settings.n_images)
+    if reason is None:
+        return result
+    _emit("started", f"NEB {label}", "refining NEB %s: %s", label, reason)
+    initial, final = endpoints
+    refined = refine.make(initial, final, label, system, moving_index, metadata, reason)
+    refined.name = f"{label}: refined NEB"
+    return Response(output=result, replace=refined)
 
 
 def neb_calculation_from_result(
@@ -475,6 +559,7 @@ def neb_calculation_from_result(
     metadata: dict[str, Any] | None = None,
     source_job_uuid: str | None = None,
     job_uuid: str | None = None,
+    refinement: str | None = None,
 ) -> NebCalculation:
     """Barriers, profile and convergence of an atomate2 ``NebResult``."""
     energies = [float(e) for e in neb_result.energies]
@@ -513,6 +598,7 @@ def neb_calculation_from_result(
         job_uuid=job_uuid,
         source_job_uuid=source_job_uuid,
         metadata=dict(metadata or {}),
+        refinement=refinement,
     )
     event = "computed" if result.converged else "unconverged"
     _emit(
@@ -915,6 +1001,8 @@ class MigrationHopMaker(Maker):
         NEB settings.
     frequencies
         Attempt-frequency settings, or ``None`` to skip the mode analyses.
+    refine_images
+        Images of the refined band (see :class:`NebMaker`); None disables refinement.
     """
 
     name: str = "migration hop"
@@ -922,10 +1010,15 @@ class MigrationHopMaker(Maker):
     relax: RelaxSettings = field(default_factory=RelaxSettings)
     neb: NebSettings = field(default_factory=NebSettings)
     frequencies: AttemptFrequencySettings | None = field(default_factory=AttemptFrequencySettings)
+    refine_images: int | None = 7
+
+    def neb_maker(self) -> NebMaker:
+        """Return the NEB maker of every hop."""
+        return NebMaker(engine=self.engine, settings=self.neb, refine_images=self.refine_images)
 
     def __post_init__(self) -> None:
         """Check that the engine can run an NEB."""
-        NebMaker(engine=self.engine, settings=self.neb)
+        self.neb_maker()
 
     def make(self, initial: Structure, final: Structure, description: HopDescription) -> Flow:
         """Return the flow of one hop; its output is the :class:`MigrationBarrierDocument`.
@@ -964,7 +1057,7 @@ class MigrationHopMaker(Maker):
             role="NEB endpoint",
             metadata={**tags, "endpoint": "final"},
         )
-        neb = NebMaker(engine=self.engine, settings=self.neb).make(
+        neb = self.neb_maker().make(
             start.output,
             end.output,
             label=description.hop,
@@ -1111,13 +1204,14 @@ def migration_barrier_document(
 class MigrationStage(MSONModel):
     """Vacancy hops in bcc Li, attempt frequencies and vacancy diffusivities.
 
-    The defaults fit the 15-minute laptop campaign with CHGNet: a 3x3x3 supercell (54
-    sites; a vacancy sees its periodic image at 10.3 A) with 3 intermediate images (the
-    climbing image sits at the saddle of the symmetric hops by construction and converges
-    onto it for the others), NEB forces to 0.03 eV/A, all-atom Vineyard prefactors for the
-    host and solute-exchange jumps (phonopy, symmetry-reduced: about 50 force calls for
-    the Li hop, about 100 per solute) and the pure-Li prefactor for the jumps of Li next
-    to a solute.
+    The defaults fit a laptop campaign with CHGNet: a 3x3x3 supercell (54 sites; a
+    vacancy sees its periodic image at 10.3 A) with 3 intermediate images (the middle
+    image of a symmetric hop sits on its symmetric stationary point, which is the saddle
+    unless the path has two humps; a band that does not converge or shows an interior
+    minimum is run again with 7 images, see ``neb_refine_images``), NEB forces to
+    0.01 eV/A, all-atom Vineyard prefactors for the host and solute-exchange jumps
+    (phonopy, symmetry-reduced: about 50 force calls for the Li hop, about 100 per solute)
+    and the pure-Li prefactor for the jumps of Li next to a solute.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -1132,6 +1226,14 @@ class MigrationStage(MSONModel):
         "solute' (2, 3 or 5 in bcc); null skips these hops.",
     )
     neb: NebSettings = Field(default_factory=NebSettings, description="NEB settings.")
+    neb_refine_images: int | None = Field(
+        7,
+        ge=1,
+        le=15,
+        description="A band that does not converge or has an interior minimum (a metastable "
+        "intermediate state, e.g. Ag between two vacant sites with CHGNet) is run once more "
+        "with this many images; null disables it.",
+    )
     attempt_frequency: AttemptFrequencySettings | None = Field(
         default_factory=AttemptFrequencySettings,
         description="Attempt-frequency settings; null skips the mode analyses (then no "
@@ -1362,7 +1464,11 @@ def migration_hops(
     """
     a = cubic_lattice_constant(li_bulk.structure)
     maker = MigrationHopMaker(
-        engine=engine, relax=relax, neb=section.neb, frequencies=section.attempt_frequency
+        engine=engine,
+        relax=relax,
+        neb=section.neb,
+        frequencies=section.attempt_frequency,
+        refine_images=section.neb_refine_images,
     )
     flows, documents = [], []
     initial_endpoints: dict[str, Any] = {}
@@ -1513,7 +1619,7 @@ def build_migration_stage(
     tuple
         The flows (one) and the number of calculations planned.
     """
-    NebMaker(engine=engine, settings=section.neb)
+    NebMaker(engine=engine, settings=section.neb, refine_images=section.neb_refine_images)
     solute_vacancy = dict(solute_vacancy or {})
     in_cell_binding = [s for s in section.solutes if s not in solute_vacancy]
     hops = migration_hops(

@@ -199,6 +199,11 @@ class NebCalculation(BaseModel):
         default_factory=lambda: datetime.now(UTC), description="When it was computed (UTC)."
     )
     metadata: dict[str, Any] = Field(default_factory=dict, description="Free-form tags.")
+    refinement: str | None = Field(
+        None,
+        description="Why this band replaced a coarser NEB of the same hop (that band's images, "
+        "barrier and problem); None when it is the first band.",
+    )
 
     @property
     def saddle(self) -> Structure:
@@ -445,6 +450,11 @@ class MigrationBarrierDocument(BaseModel):
     )
     metadata: dict[str, Any] = Field(default_factory=dict, description="Hop tags.")
     warnings: list[str] = Field(default_factory=list, description="Problems found.")
+    notes: list[str] = Field(
+        default_factory=list,
+        description="Facts about the path that are not problems (a refined band, a "
+        "metastable intermediate state).",
+    )
 
     @property
     def flagged(self) -> bool:
@@ -525,7 +535,52 @@ class MigrationBarrierDocument(BaseModel):
             attempt_frequencies=[r for _, r in named],
             metadata=dict(metadata or {}),
             warnings=warnings,
+            notes=band_notes(neb),
         )
+
+
+BAND_MINIMUM_TOLERANCE = 0.002
+"""Depth (eV) below both neighbours from which an interior NEB image counts as a minimum."""
+
+
+def band_minima(
+    energies: Sequence[float], tolerance: float = BAND_MINIMUM_TOLERANCE
+) -> list[tuple[int, float]]:
+    """Interior images lower than both neighbours by more than ``tolerance`` eV.
+
+    Parameters
+    ----------
+    energies
+        Image energies along the band, endpoints included, in eV.
+    tolerance
+        Smallest depth that counts, in eV.
+
+    Returns
+    -------
+    list[tuple[int, float]]
+        (image index, depth below the lower neighbour in eV) of each such image.
+    """
+    found = []
+    for k in range(1, len(energies) - 1):
+        depth = min(energies[k - 1], energies[k + 1]) - energies[k]
+        if depth > tolerance:
+            found.append((k, depth))
+    return found
+
+
+def band_notes(neb: NebCalculation) -> list[str]:
+    """Facts about a refined, converged band that are not problems."""
+    if neb.refinement is None:
+        return []
+    notes = [f"band refined: {neb.refinement}"]
+    if neb.converged:
+        notes += [
+            f"image {k} of the refined band is a metastable intermediate state "
+            f"({1000 * depth:.1f} meV below its neighbours): the hop has two humps and the "
+            "barrier is the higher one (the climbing image)"
+            for k, depth in band_minima(neb.energies)
+        ]
+    return notes
 
 
 def _hop_warnings(
@@ -554,15 +609,13 @@ def _hop_warnings(
         )
     if neb.climbing_index in (0, len(neb.energies) - 1):
         warnings.append("the highest image is an endpoint: no barrier along this band")
-    interior = neb.energies[1:-1]
-    for k, energy in enumerate(interior, start=1):
-        if energy < neb.energies[k - 1] and energy < neb.energies[k + 1]:
-            depth = min(neb.energies[k - 1], neb.energies[k + 1]) - energy
-            warnings.append(
-                f"image {k} is a local minimum of the band ({1000 * depth:.1f} meV below its "
-                "neighbours): an intermediate metastable state, the hop has two humps; the "
-                "barrier is the climbing image's hump (refine with more images)"
-            )
+    if neb.refinement is None or not neb.converged:
+        warnings += [
+            f"image {k} is a local minimum of the band ({1000 * depth:.1f} meV below its "
+            "neighbours): an intermediate metastable state, the hop has two humps; the "
+            "barrier is the climbing image's hump (refine with more images)"
+            for k, depth in band_minima(neb.energies)
+        ]
     for direction, result in (("forward", forward), ("reverse", reverse)):
         if result is not None and not result.valid:
             warnings.append(f"{direction} attempt frequency invalid: {'; '.join(result.messages)}")

@@ -109,6 +109,7 @@ def migration_barrier_section(
                 )
             )
         section.warnings += [f"{doc.hop}: {w}" for w in doc.warnings]
+        section.text += [f"- {doc.hop}: {n}" for n in doc.notes]
     if figure_dir is not None and documents:
         from anodefree.analysis.plotting.migration import plot_energy_profiles
 
