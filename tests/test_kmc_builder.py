@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from jobflow import Flow, run_locally
 from mesoscale_store import campaign_store, connect
 
 from anodefree.analysis.exports.kmc import MissingKmcInputError
-from anodefree.analysis.exports.kmc_builder import build_kmc_export, pure_system
+from anodefree.analysis.exports.kmc_builder import (
+    build_kmc_export,
+    collect_kmc_sources,
+    kmc_export_from_sources,
+    pure_system,
+)
 from anodefree.analysis.results import run_documents
 from anodefree.errors import MixedCalculatorError
 
@@ -170,3 +177,32 @@ def test_another_calculator_is_never_mixed(stored, tmp_path):
     export = build_kmc_export(store, "Li/Li2S", across_runs=True)
     assert export.calculator.settings["cutoff_A"] == 4.6
     assert any("another calculator, not mixed" in n for n in export.notes)
+
+
+@pytest.mark.slow
+def test_interlayer_barriers_of_unusable_bands_are_left_out(stored):
+    """A converged band between reconstructed endpoints never reaches the KMC model."""
+    store, run_id, _ = stored
+    sources = collect_kmc_sources(store, "Li/Li2S", run_id=run_id)
+    self_hop = next(h for h in sources.hops if h.document.kind == "self")
+    kept, dropped = (
+        dataclasses.replace(
+            self_hop,
+            document=self_hop.document.model_copy(
+                update={
+                    "kind": "interface",
+                    "hop": f"L{a} -> L{a + 1}",
+                    "metadata": {"from_layer": a, "to_layer": a + 1},
+                    "endpoint_mismatch": mismatch,
+                    "forward_barrier": 0.1 * a,
+                }
+            ),
+        )
+        for a, mismatch in ((1, 0.05), (2, 2.5))
+    )
+    sources.hops += [kept, dropped]
+    export = kmc_export_from_sources(sources)
+    interlayer = export.barriers.interlayer
+    assert [(b.from_layer, b.to_layer) for b in interlayer] == [(1, 2)]
+    assert interlayer[0].forward.value == pytest.approx(0.1)
+    assert any("L2 -> L3 left out" in n and "2.50 A" in n for n in export.notes)

@@ -424,6 +424,12 @@ class MigrationBarrierDocument(BaseModel):
     neb_settings: NebSettings = Field(description="NEB settings.")
     neb_force_calls: int | None = Field(None, description="Force evaluations of the NEB.")
     endpoints_converged: bool = Field(description="Whether both endpoint relaxations converged.")
+    endpoint_mismatch: float | None = Field(
+        None,
+        description="Largest displacement (A, minimum image) of any atom other than the "
+        "hopping one between the two relaxed endpoints; above RECONSTRUCTION_TOLERANCE the "
+        "band joins two different reconstructions and its barrier is not a hop barrier.",
+    )
     attempt_frequency_forward: float | None = Field(
         None, description="Attempt frequency of the forward jump in THz."
     )
@@ -461,6 +467,17 @@ class MigrationBarrierDocument(BaseModel):
         """Whether any input did not converge or a check failed."""
         return bool(self.warnings)
 
+    @property
+    def usable_barrier(self) -> bool:
+        """Whether the band converged between converged, unreconstructed endpoints."""
+        return (
+            self.neb_converged
+            and self.endpoints_converged
+            and (
+                self.endpoint_mismatch is None or self.endpoint_mismatch <= RECONSTRUCTION_TOLERANCE
+            )
+        )
+
     @classmethod
     def from_results(
         cls,
@@ -489,6 +506,13 @@ class MigrationBarrierDocument(BaseModel):
         calculators += [r.calculator for r in (forward, reverse) if r is not None]
         calculator = require_same_calculator(calculators, f"the barrier of {hop}")
         warnings = _hop_warnings(symmetric, initial, final, neb, forward, reverse)
+        mismatch = endpoint_mismatch(initial.structure, final.structure, neb.moving_index)
+        if mismatch is not None and mismatch > RECONSTRUCTION_TOLERANCE:
+            warnings.append(
+                f"the relaxed endpoints differ by {mismatch:.2f} A at an atom that does not "
+                f"hop (tolerance {RECONSTRUCTION_TOLERANCE} A): the band joins two different "
+                "reconstructions, so its barrier is not the hop's"
+            )
         named = [(d, r) for d, r in (("forward", forward), ("reverse", reverse)) if r is not None]
         if symmetric and reverse is None:
             reverse = forward
@@ -524,6 +548,7 @@ class MigrationBarrierDocument(BaseModel):
             neb_settings=neb.settings,
             neb_force_calls=neb.n_force_calls,
             endpoints_converged=initial.converged and final.converged,
+            endpoint_mismatch=mismatch,
             attempt_frequency_forward=forward.nu if forward and forward.valid else None,
             attempt_frequency_reverse=reverse.nu if reverse and reverse.valid else None,
             attempt_frequency_method=method,
@@ -537,6 +562,31 @@ class MigrationBarrierDocument(BaseModel):
             warnings=warnings,
             notes=band_notes(neb),
         )
+
+
+RECONSTRUCTION_TOLERANCE = 1.0
+"""Largest displacement (A) of a non-hopping atom between two endpoints of one hop."""
+
+
+def endpoint_mismatch(
+    initial: Structure, final: Structure, moving_index: int | None
+) -> float | None:
+    """Largest minimum-image displacement (A) between endpoints, the hopping atom excluded.
+
+    Parameters
+    ----------
+    initial, final
+        Relaxed endpoints with the same sites in the same order.
+    moving_index
+        The hopping atom; None returns None (the mover is unknown).
+    """
+    if moving_index is None or len(initial) != len(final) or len(initial) < 2:
+        return None
+    delta = final.frac_coords - initial.frac_coords
+    delta -= np.round(delta)
+    lengths = np.linalg.norm(initial.lattice.get_cartesian_coords(delta), axis=1)
+    lengths[moving_index] = 0.0
+    return float(lengths.max())
 
 
 BAND_MINIMUM_TOLERANCE = 0.002

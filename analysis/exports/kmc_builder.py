@@ -515,6 +515,39 @@ def _frequency(
     return None
 
 
+def _interlayer_barriers(
+    b: _Builder, by_kind: dict[tuple, StoredDocument], pure: str
+) -> list[dict[str, Any]]:
+    """Forward/reverse barriers of the usable interface hops; the others are named."""
+    out = []
+    for key, item in sorted(
+        ((k, v) for k, v in by_kind.items() if k[0] == "interface"), key=lambda kv: kv[0][1:]
+    ):
+        hop = item.document
+        start, end = key[1], key[2]
+        if start is None or end is None:
+            continue
+        if not hop.usable_barrier:
+            mismatch = hop.endpoint_mismatch
+            b.notes.append(
+                f"barriers.interlayer: {hop.hop} left out (NEB converged: {hop.neb_converged}, "
+                f"endpoints converged: {hop.endpoints_converged}, largest endpoint mismatch "
+                + ("unknown" if mismatch is None else f"{mismatch:.2f} A")
+                + ")"
+            )
+            continue
+        text = f"{hop.hop} (pure {pure} interface cell)"
+        out.append(
+            {
+                "from_layer": start,
+                "to_layer": end,
+                "forward": _quantity(hop.forward_barrier, _hop_ids(item), _hop_note(hop, text)),
+                "reverse": _quantity(hop.reverse_barrier, _hop_ids(item), _hop_note(hop, text)),
+            }
+        )
+    return out
+
+
 def _barrier_fields(b: _Builder, payload: dict[str, Any]) -> None:  # noqa: C901, PLR0912 - a flat field-by-field mapping
     by_kind: dict[tuple, StoredDocument] = {}
     for item in b.sources.hops:
@@ -579,22 +612,7 @@ def _barrier_fields(b: _Builder, payload: dict[str, Any]) -> None:  # noqa: C901
                 ),
             )
     pure = pure_system(b.sources.system)
-    for key, item in sorted(
-        ((k, v) for k, v in by_kind.items() if k[0] == "interface"), key=lambda kv: kv[0][1:]
-    ):
-        hop = item.document
-        start, end = key[1], key[2]
-        if start is None or end is None:
-            continue
-        text = f"{hop.hop} (pure {pure} interface cell)"
-        barriers["interlayer"].append(
-            {
-                "from_layer": start,
-                "to_layer": end,
-                "forward": _quantity(hop.forward_barrier, _hop_ids(item), _hop_note(hop, text)),
-                "reverse": _quantity(hop.reverse_barrier, _hop_ids(item), _hop_note(hop, text)),
-            }
-        )
+    barriers["interlayer"] = _interlayer_barriers(b, by_kind, pure)
     if barriers["interlayer"]:
         if solute is not None:
             b.notes.append(
