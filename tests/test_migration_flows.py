@@ -178,6 +178,16 @@ def test_unconverged_neb_is_flagged(li_hop):
     assert "image 2 45.0 meV below its neighbours" in reason
     assert refinement_reason(humped, 3) is None
     assert refinement_reason(humped, None) is None
+    # Endpoints that differ beyond the hop (a reconstruction): more images cannot help.
+    first, last = humped.images[0], humped.images[-1]
+    mover = int(np.argmax([first[i].distance(last[i]) for i in range(len(first))]))
+    humped = humped.model_copy(update={"moving_index": mover})
+    assert refinement_reason(humped, 7) == reason  # the hop alone: still refined
+    other = (mover + 1) % len(first)
+    moved = last.copy()
+    moved.translate_sites([other], [2.0, 0.0, 0.0], frac_coords=False)
+    broken = humped.model_copy(update={"images": [*humped.images[:-1], moved]})
+    assert refinement_reason(broken, 7) is None
     document = MigrationBarrierDocument.from_results(
         hop="short",
         system="Li",

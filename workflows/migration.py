@@ -45,6 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pymatgen.io.ase import AseAtomsAdaptor
 
 from anodefree.analysis.documents.migration import (
+    RECONSTRUCTION_TOLERANCE,
     AttemptFrequencyResult,
     AttemptFrequencySettings,
     HopKind,
@@ -55,6 +56,7 @@ from anodefree.analysis.documents.migration import (
     VacancyDiffusionDocument,
     band_minima,
     binding_energy_from_document,
+    endpoint_mismatch,
     formation_energy_from_documents,
 )
 from anodefree.analysis.energetics import bulk_vacancy_formation_energy, vacancy_formation_energy
@@ -343,7 +345,8 @@ def refinement_reason(neb: NebCalculation, refine_images: int | None) -> str | N
 
     A band is refined once when it did not converge, or when an interior image lies
     below both neighbours (a metastable intermediate state: with few images the climbing
-    image may sit on it or oscillate between two humps).
+    image may sit on it or oscillate between two humps); never when its endpoints differ
+    beyond the hop (:func:`endpoint_mismatch`), which more images cannot mend.
 
     Parameters
     ----------
@@ -356,6 +359,9 @@ def refinement_reason(neb: NebCalculation, refine_images: int | None) -> str | N
     n = neb.settings.n_images
     if refine_images is None or refine_images <= n:
         return None
+    mismatch = endpoint_mismatch(neb.images[0], neb.images[-1], neb.moving_index)
+    if mismatch is not None and mismatch > RECONSTRUCTION_TOLERANCE:
+        return None  # more images cannot mend endpoints that are different reconstructions
     problems = []
     if not neb.converged:
         problems.append(f"did not converge ({'; '.join(neb.convergence_messages)})")
