@@ -247,3 +247,43 @@ def test_layers_numbered_on_the_as_built_reference():
     other.replace(film[0], "Na")
     with pytest.raises(StructureError, match="same sites in the same order"):
         DefectHost.from_interface(relaxed, film, substrate, layer_reference=other)
+
+
+def test_far_filling_site_when_every_copy_is_a_nearest_neighbour():
+    """In a 2x1 cell of a one-cell-wide host the copies of an L2 neighbour are neighbours too."""
+    from anodefree.workflows.engines.registry import get_engine
+    from anodefree.workflows.interface_defects import SiteScreen, _far_solute_site
+
+    structure, _, _ = _interface()
+    narrow = structure.copy()
+    keep = [i for i, site in enumerate(narrow) if site.coords[0] < A - 0.1]
+    narrow = Structure(
+        Lattice.orthorhombic(A, 2 * A, narrow.lattice.c),
+        [narrow[i].specie for i in keep],
+        [narrow[i].coords for i in keep],
+        coords_are_cartesian=True,
+    )
+    narrow.make_supercell([1, 2, 1])  # A x 4A: one cell wide along a
+    narrow = Structure.from_sites(sorted(narrow, key=lambda s: s.specie.symbol != "S"))
+    n_sub = sum(1 for s in narrow if s.specie.symbol == "S")
+    host = DefectHost.from_interface(
+        narrow, list(range(n_sub, len(narrow))), list(range(n_sub))
+    ).make_supercell(2, 1)
+    vacancy = host.layer_sites(1)[0]
+    near = host.nearest_in_layer(vacancy, 2)[0]
+    copy = host.farthest_copy(host.primitive_site(near), vacancy)
+    assert host.distance(vacancy, copy) == pytest.approx(host.distance(vacancy, near))
+    screen = SiteScreen(
+        calculator=get_engine("morse").provenance(), host_energy=0.0, layers=[], n_single_points=0
+    )
+    notes: list[str] = []
+    far = _far_solute_site(host, screen, "Mg", vacancy, near, notes)
+    assert host.layer_of[far] == 2
+    d_max = max(host.distance(vacancy, i) for i in host.layer_sites(2))
+    assert host.distance(vacancy, far) == pytest.approx(d_max)
+    assert host.distance(vacancy, far) > host.distance(vacancy, near) + 0.5
+    assert "farthest" in notes[0]
+    # the far move is a valid filling move with a nearest-neighbour host filler
+    filler = host.nearest_in_layer(vacancy, 2, exclude=[near])[0]
+    sites = filling_sites(host, vacancy, far, filler)
+    assert sites.initial_distance == pytest.approx(d_max, abs=1e-3)

@@ -1020,6 +1020,35 @@ def _bulk_spec(plan: _Plan, bulk: dict[str, Any] | None) -> BulkDivacancySpec | 
     )
 
 
+def _far_solute_site(
+    hp: DefectHost, screen: SiteScreen, solute: str, vacancy: int, near: int, notes: list[str]
+) -> int | None:
+    """Return the L2 site of the 'far' filling move (beyond the vacancy's nearest shell).
+
+    The periodic copy of the near site farthest from the vacancy (same environment) when
+    it is farther than the nearest shell; otherwise the L2 site farthest from the vacancy
+    (lowest screened substitution energy on ties), with a note; None if L2 has no site
+    beyond the nearest shell.
+    """
+    d_near = hp.distance(vacancy, near)
+    copy = hp.farthest_copy(hp.primitive_site(near), vacancy)
+    if hp.distance(vacancy, copy) > d_near + 0.01:
+        return copy
+    layer2 = hp.layer_sites(2)
+    d_max = max(hp.distance(vacancy, i) for i in layer2)
+    if d_max <= d_near + 0.01:
+        notes.append(f"the {_cell(hp.supercell)} pair cell has no L2 site beyond the nearest shell")
+        return None
+    farthest = [i for i in layer2 if hp.distance(vacancy, i) > d_max - 0.01]
+    site = lowest(farthest, _ranking(hp, screen, solute, 2, farthest))
+    notes.append(
+        f"'far' filling move: every periodic copy of the near L2 site is a nearest neighbour "
+        f"of the vacancy in the {_cell(hp.supercell)} cell, so the solute sits on the L2 site "
+        f"farthest from it ({hp.distance(vacancy, site):.2f} A)"
+    )
+    return site
+
+
 def _filling(
     plan: _Plan,
     screen: SiteScreen,
@@ -1040,11 +1069,9 @@ def _filling(
     others = hp.nearest_in_layer(p1, 2, exclude=[s_near])
     filler = lowest(others, _ranking(hp, screen, "vacancy", 2, others))
     cases = [("near", filling_sites(hp, p1, s_near, filler))]
-    s_far = hp.farthest_copy(hp.primitive_site(s_near), p1)
-    if s_far != s_near:
+    s_far = _far_solute_site(hp, screen, solute, p1, s_near, notes)
+    if s_far is not None:
         cases.append(("far", filling_sites(hp, p1, s_far, filler)))
-    else:
-        notes.append("the pair cell has one image: no 'far' filling move")
     out = []
     for case, sites in cases:
         configs = filling_configurations(
