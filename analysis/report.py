@@ -141,6 +141,8 @@ def _format(value: float | None, unit: str) -> str:
         return "n/a"
     if unit == "count":
         return f"{value:.0f}"
+    if value != 0 and not 1e-3 <= abs(value) < 1e6:
+        return f"{value:.4g}"  # e.g. diffusivities in m^2/s: 8.385e-14, never 0.0000
     digits = (
         2
         if unit in {"deg", "%"}

@@ -102,3 +102,13 @@ def test_engines_and_config_commands():
     shown = runner.invoke(app, ["config", "default"])
     assert shown.exit_code == 0
     assert yaml.safe_load(shown.output)["bulk_vacancy"]["repetitions"] == [3, 4, 5]
+
+
+def test_tiny_and_huge_values_keep_their_digits():
+    from anodefree.analysis.report import _format
+
+    assert _format(8.385e-14, "m^2/s") == "8.385e-14"
+    assert _format(0.0, "eV") == "0.0000"
+    assert _format(0.0790, "eV") == "0.0790"
+    assert _format(-0.0004, "eV") == "-0.0004"
+    assert _format(2.34e6, "1/s") == "2.34e+06"
