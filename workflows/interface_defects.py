@@ -1026,19 +1026,20 @@ def _far_solute_site(
     """Return the L2 site of the 'far' filling move (beyond the vacancy's nearest shell).
 
     The periodic copy of the near site farthest from the vacancy (same environment) when
-    it is farther than the nearest shell; otherwise the L2 site farthest from the vacancy
-    (lowest screened substitution energy on ties), with a note; None if L2 has no site
-    beyond the nearest shell.
+    it is not itself one of the vacancy's nearest L2 sites (the shell is found with a
+    tolerance, so a relaxed host's copy can be a little farther and still in it);
+    otherwise the L2 site farthest from the vacancy outside that shell (lowest screened
+    substitution energy on ties), with a note; None if L2 has no site beyond the shell.
     """
-    d_near = hp.distance(vacancy, near)
+    nearest = set(hp.nearest_in_layer(vacancy, 2))
     copy = hp.farthest_copy(hp.primitive_site(near), vacancy)
-    if hp.distance(vacancy, copy) > d_near + 0.01:
+    if copy not in nearest:
         return copy
-    layer2 = hp.layer_sites(2)
-    d_max = max(hp.distance(vacancy, i) for i in layer2)
-    if d_max <= d_near + 0.01:
+    layer2 = [i for i in hp.layer_sites(2) if i not in nearest]
+    if not layer2:
         notes.append(f"the {_cell(hp.supercell)} pair cell has no L2 site beyond the nearest shell")
         return None
+    d_max = max(hp.distance(vacancy, i) for i in layer2)
     farthest = [i for i in layer2 if hp.distance(vacancy, i) > d_max - 0.01]
     site = lowest(farthest, _ranking(hp, screen, solute, 2, farthest))
     notes.append(
