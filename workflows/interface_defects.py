@@ -1020,18 +1020,24 @@ def _bulk_spec(plan: _Plan, bulk: dict[str, Any] | None) -> BulkDivacancySpec | 
     )
 
 
+FAR_MARGIN = 0.5
+"""Sites of L2 within this distance (A) of the vacancy's closest L2 site are its neighbours."""
+
+
 def _far_solute_site(
     hp: DefectHost, screen: SiteScreen, solute: str, vacancy: int, near: int, notes: list[str]
 ) -> int | None:
     """Return the L2 site of the 'far' filling move (beyond the vacancy's nearest shell).
 
     The periodic copy of the near site farthest from the vacancy (same environment) when
-    it is not itself one of the vacancy's nearest L2 sites (the shell is found with a
-    tolerance, so a relaxed host's copy can be a little farther and still in it);
+    it is not itself one of the vacancy's first L2 neighbours (within ``FAR_MARGIN`` of
+    the closest: a relaxed host spreads that shell);
     otherwise the L2 site farthest from the vacancy outside that shell (lowest screened
     substitution energy on ties), with a note; None if L2 has no site beyond the shell.
     """
-    nearest = set(hp.nearest_in_layer(vacancy, 2))
+    # The first-neighbour shell in L2, loosely: a relaxed host spreads it by tenths of an A.
+    d_min = min(hp.distance(vacancy, i) for i in hp.layer_sites(2))
+    nearest = {i for i in hp.layer_sites(2) if hp.distance(vacancy, i) < d_min + FAR_MARGIN}
     copy = hp.farthest_copy(hp.primitive_site(near), vacancy)
     if copy not in nearest:
         return copy
@@ -1072,7 +1078,13 @@ def _filling(
     cases = [("near", filling_sites(hp, p1, s_near, filler))]
     s_far = _far_solute_site(hp, screen, solute, p1, s_near, notes)
     if s_far is not None:
-        cases.append(("far", filling_sites(hp, p1, s_far, filler)))
+        # The L2 shell of the vacancy is found among the sites the solute leaves free, so
+        # with the solute elsewhere it can differ: keep the filler only if still in it.
+        shell = hp.nearest_in_layer(p1, 2, exclude=[s_far])
+        far_filler = (
+            filler if filler in shell else lowest(shell, _ranking(hp, screen, "vacancy", 2, shell))
+        )
+        cases.append(("far", filling_sites(hp, p1, s_far, far_filler)))
     out = []
     for case, sites in cases:
         configs = filling_configurations(
