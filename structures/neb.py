@@ -80,6 +80,9 @@ class VacancyHop:
         Indices of the vacant site and of the hopping atom in the defect-free host.
     metadata
         Tags copied into the documents (shells, solute, cell size, ...).
+    fixed_indices
+        Atoms (endpoint indices) held at their positions in both endpoints and in every
+        image of the band; empty: all atoms relax.
     """
 
     name: str
@@ -92,6 +95,7 @@ class VacancyHop:
     vacancy_site: int
     hop_site: int
     metadata: dict[str, Any] = field(default_factory=dict)
+    fixed_indices: tuple[int, ...] = ()
 
     @property
     def jump_vector(self) -> np.ndarray:

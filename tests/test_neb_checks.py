@@ -10,6 +10,8 @@ from anodefree.analysis.documents.migration import (
     RECONSTRUCTION_TOLERANCE,
     band_minima,
     endpoint_mismatch,
+    endpoints_collapsed,
+    hop_distance,
 )
 
 
@@ -40,3 +42,17 @@ def test_band_minima_needs_a_dip_below_both_neighbours():
     # within the 2 meV tolerance: numerical noise, not a metastable state
     assert band_minima([0.0, 0.1, 0.099, 0.1, 0.0]) == []
     assert band_minima(np.array([0.0, 0.1, 0.09, 0.1, 0.0]), tolerance=0.0)[0][0] == 2
+
+
+def test_collapsed_endpoints_are_detected_from_the_hopping_atom():
+    initial = _cell()
+    final = initial.copy()
+    final.translate_sites([2], [0.29, 0.0, 0.0])  # 0.98 -> 1.27: a 2.9 A hop across the edge
+    assert hop_distance(initial, final, 2) == pytest.approx(2.9)
+    assert not endpoints_collapsed(hop_distance(initial, final, 2), 2.9)
+    # the atom relaxed back most of the way: 0.3 A of a 2.9 A jump
+    final.translate_sites([2], [-0.26, 0.0, 0.0])
+    assert hop_distance(initial, final, 2) == pytest.approx(0.3)
+    assert endpoints_collapsed(hop_distance(initial, final, 2), 2.9)
+    assert not endpoints_collapsed(None, 2.9)
+    assert hop_distance(initial, final, None) is None

@@ -25,7 +25,7 @@ from anodefree.settings import load_settings
 from anodefree.workflows.adhesion import build_adhesion_stage
 from anodefree.workflows.bulk import BulkReferenceMaker
 from anodefree.workflows.hull import build_hull_stage
-from anodefree.workflows.interface_defects import build_interface_defects_stage
+from anodefree.workflows.interface_defects import build_interface_defects_stage, stage_host
 from anodefree.workflows.migration import build_migration_stage
 from anodefree.workflows.progress import CampaignCounts, CampaignMonitor
 from anodefree.workflows.stores import ensure_indexes, make_job_store
@@ -140,6 +140,7 @@ def _add_opt_in_stages(
     engine, relax = config.engine, config.relax
     li_bulk = results["Li"]
     li2s_bulk = results["Li2S"] if "Li2S" in config.bulk.phases else None
+    host = None
     if config.interface_defects:
         section = config.interface_defects
         # The host takes the adhesion stage's match, registry and separation when that
@@ -147,11 +148,12 @@ def _add_opt_in_stages(
         uses_adhesion = config.adhesion is not None and section.host_system in (
             config.adhesion.systems
         )
+        host = stage_host(
+            section, engine, relax, li_bulk, li2s_bulk, adhesion if uses_adhesion else None
+        )
         add(
             "interface defects",
-            *build_interface_defects_stage(
-                section, engine, relax, li_bulk, li2s_bulk, adhesion if uses_adhesion else None
-            ),
+            *build_interface_defects_stage(section, engine, relax, li_bulk, li2s_bulk, host=host),
         )
     if config.migration:
         section = config.migration
@@ -165,6 +167,8 @@ def _add_opt_in_stages(
                 bulk_vacancy.output if bulk_vacancy is not None else None,
                 {name: item.output for name, item in solute_vacancy.items()},
                 li2s_bulk,
+                # Interface hops in the interfacial-defect host (same layer energies).
+                host.output if host is not None else None,
             ),
         )
     if config.validation:

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from jobflow import Flow, Maker, Response, job
-from jobflow.core.job import JobConfig
+from jobflow.core.job import Job, JobConfig
 from jobflow.core.reference import OnMissing
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pymatgen.core import Structure
@@ -438,7 +438,7 @@ def refined_host(
     return Response(replace=Flow([calc], output=output, name="refined host"))
 
 
-def _defect_host(host: dict[str, Any]) -> DefectHost:
+def defect_host(host: dict[str, Any]) -> DefectHost:
     """Return the DefectHost of a host dict (interface, indices, optional reference)."""
     interface = host["interface"]
     return DefectHost.from_interface(
@@ -514,7 +514,7 @@ def site_screen(
     The energies only choose sites (and show the layer's heterogeneity); every reported
     number comes from relaxed calculations.
     """
-    host = _defect_host(host_inputs)
+    host = defect_host(host_inputs)
     layers = screened_layers(host, settings, solute)
     calculator = engine.calculator()
     label = f"{system} site screen"
@@ -675,7 +675,7 @@ def size_check(
     system: str,
 ) -> Response:
     """Compute the L1 vacancy in every size-check supercell (and within the check radius)."""
-    host = _defect_host(host_inputs)
+    host = defect_host(host_inputs)
     plan = _Plan(engine, relax, settings.defect_relax(relax), system, {(1, 1): host})
     plan.results["host"] = host_inputs["interface"]
     plan.pristine["1x1"] = "host"
@@ -806,7 +806,7 @@ def interface_defect_calculations(
     solute: str | None,
 ) -> Response:
     """Build every configuration, their calculations and the document job."""
-    host = _defect_host(host_inputs)
+    host = defect_host(host_inputs)
     plan = _Plan(engine, relax, settings.defect_relax(relax), system, {(1, 1): host})
     plan.results.update(checks["results"])
     plan.pristine.update(checks["pristine"])
@@ -1328,6 +1328,37 @@ class InterfaceDefectsStage(InterfaceDefectSettings):
         return total
 
 
+def stage_host(
+    section: InterfaceDefectsStage,
+    engine: Engine,
+    relax: RelaxSettings,
+    li_bulk: Any,
+    li2s_bulk: Any = None,
+    adhesion: Mapping[str, Any] | None = None,
+) -> Job:
+    """Return the job of the stage's relaxed host (see :func:`build_interface_defects_stage`).
+
+    Its output (``{"interface", "film_indices", "substrate_indices", "reference",
+    "notes"}``) is what :func:`defect_host` reads; the migration stage's interface hops use
+    the same host.
+    """
+    stage_relax = section.defect_relax(relax)
+    entry = adhesion[section.host_system] if adhesion is not None else None
+    if section.host == "adhesion":
+        if entry is None:
+            msg = "interface_defects.host is 'adhesion' but no adhesion outputs were given"
+            raise ConfigError(msg)
+        host = refined_host(
+            entry["interface"], entry["film_indices"], entry["substrate_indices"], engine,
+            stage_relax, entry["document"], li_bulk, li2s_bulk,
+        )  # fmt: skip
+    else:
+        document = entry["document"] if entry is not None else None
+        host = host_interface(li_bulk, li2s_bulk, engine, stage_relax, section.build, document)
+    host.name = "interface defect host"
+    return host
+
+
 def build_interface_defects_stage(
     section: InterfaceDefectsStage,
     engine: Engine,
@@ -1335,6 +1366,7 @@ def build_interface_defects_stage(
     li_bulk: Any,
     li2s_bulk: Any = None,
     adhesion: Mapping[str, Any] | None = None,
+    host: Job | None = None,
 ) -> tuple[list[Flow], int]:
     """Build the interfacial-defect stage of a campaign.
 
@@ -1353,6 +1385,9 @@ def build_interface_defects_stage(
         "substrate_indices", ...}}`` (or a reference to it); the ``section.host_system``
         entry gives the host (``host: adhesion``) or its match, registry and separation
         (``host: build``).
+    host
+        The host job (:func:`stage_host`) when the caller shares it with another stage;
+        built here when None.
 
     Returns
     -------
@@ -1360,20 +1395,8 @@ def build_interface_defects_stage(
         The flows (host, bulk divacancies, one per system, bond energies) and the number of
         calculations planned. Each system flow's output is its ``InterfaceDefectDocument``.
     """
-    stage_relax = section.defect_relax(relax)
-    entry = adhesion[section.host_system] if adhesion is not None else None
-    if section.host == "adhesion":
-        if entry is None:
-            msg = "interface_defects.host is 'adhesion' but no adhesion outputs were given"
-            raise ConfigError(msg)
-        host = refined_host(
-            entry["interface"], entry["film_indices"], entry["substrate_indices"], engine,
-            stage_relax, entry["document"], li_bulk, li2s_bulk,
-        )  # fmt: skip
-    else:
-        document = entry["document"] if entry is not None else None
-        host = host_interface(li_bulk, li2s_bulk, engine, stage_relax, section.build, document)
-    host.name = "interface defect host"
+    if host is None:
+        host = stage_host(section, engine, relax, li_bulk, li2s_bulk, adhesion)
     flows: list[Flow] = [Flow([host], output=host.output, name="interface defect host")]
     settings = section.settings()
     shared = None

@@ -42,6 +42,7 @@ from jobflow.core.job import JobConfig
 from jobflow.core.reference import OnMissing
 from monty.json import MontyDecoder
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
 from anodefree.analysis.documents.migration import (
@@ -67,7 +68,6 @@ from anodefree.structures.defects import bcc_supercell, check_element, substitut
 from anodefree.structures.neb import (
     VacancyHop,
     bcc_vacancy_hop,
-    interface_vacancy_hop,
     solute_exchange_hop,
     solute_neighbour_hop,
 )
@@ -82,11 +82,11 @@ if TYPE_CHECKING:
     from ase import Atoms
     from emmet.core.neb import NebResult
     from jobflow import JobStore
-    from pymatgen.core import Structure
 
     from anodefree.analysis.documents.calculation import CalculationResult
     from anodefree.analysis.documents.vacancy import BulkVacancyDocument, SoluteVacancyDocument
     from anodefree.provenance import CalculatorProvenance
+    from anodefree.structures.interface_defects import DefectHost
 
 logger = logging.getLogger(__name__)
 
@@ -210,6 +210,43 @@ def check_endpoints(initial: Structure, final: Structure) -> None:
     if not np.allclose(initial.lattice.matrix, final.lattice.matrix, atol=1e-4):
         msg = "NEB endpoints have different lattices; relax both at the same fixed cell"
         raise StructureError(msg)
+
+
+def band_endpoints(
+    initial: CalculationResult, final: CalculationResult
+) -> tuple[Structure, Structure]:
+    """Return the two relaxed endpoints of a band, with their fixed atoms marked.
+
+    Atoms fixed in the endpoint relaxations (``task.fixed_indices``, which must be the same
+    in both) get ``selective_dynamics`` False, so that atomate2's NEB (through pymatgen's
+    ``AseAtomsAdaptor``) holds them with ``FixAtoms`` in every image; the fixed set is
+    then part of the NEB's identity.
+
+    Raises
+    ------
+    StructureError
+        If the endpoints differ in sites, order, lattice or fixed atoms.
+    """
+    fixed = tuple(initial.task.fixed_indices)
+    if tuple(final.task.fixed_indices) != fixed:
+        msg = (
+            f"NEB endpoints were relaxed with different fixed atoms ({len(fixed)} vs "
+            f"{len(final.task.fixed_indices)}); relax both with the same ones"
+        )
+        raise StructureError(msg)
+    structures = []
+    for result in (initial, final):
+        structure = Structure(
+            result.structure.lattice, result.structure.species, result.structure.frac_coords
+        )
+        if fixed:
+            held = set(fixed)
+            structure.add_site_property(
+                "selective_dynamics", [[i not in held] * 3 for i in range(len(structure))]
+            )
+        structures.append(structure)
+    check_endpoints(*structures)
+    return structures[0], structures[1]
 
 
 def band_coordinate(images: Sequence[Structure]) -> list[float]:
@@ -460,8 +497,7 @@ class NebMaker(Maker):
         refinement
             Why this band refines a coarser one (set by the refinement itself).
         """
-        start, end = initial.structure, final.structure
-        check_endpoints(start, end)
+        start, end = band_endpoints(initial, final)
         provenance = self.engine.provenance()
         key = neb_key(start, end, provenance, self.settings)
         tags = {"label": label, "system": system, "moving_index": moving_index}
@@ -1040,14 +1076,25 @@ class MigrationHopMaker(Maker):
         return flow
 
     def make_with_endpoints(
-        self, initial: Structure, final: Structure, description: HopDescription
+        self,
+        initial: Structure,
+        final: Structure,
+        description: HopDescription,
+        fixed_indices: Sequence[int] = (),
     ) -> tuple[Flow, Any, Any]:
-        """Like :meth:`make`, also returning the two endpoint relaxation jobs."""
+        """Like :meth:`make`, also returning the two endpoint relaxation jobs.
+
+        ``fixed_indices`` are held at their positions in both endpoints and in the band.
+        """
         check_endpoints(initial, final)
         if description.moving_index >= len(initial):
             msg = f"moving_index {description.moving_index} outside {len(initial)} sites"
             raise StructureError(msg)
-        relax = CalculationMaker(engine=self.engine, task=self.relax.task("relax_positions"))
+        if description.moving_index in set(fixed_indices):
+            msg = f"the hopping atom {description.moving_index} is among the fixed atoms"
+            raise StructureError(msg)
+        task = self.relax.task("relax_positions", tuple(int(i) for i in fixed_indices))
+        relax = CalculationMaker(engine=self.engine, task=task)
         tags = {"hop": description.hop, "moving_index": description.moving_index}
         start = relax.make(
             initial,
@@ -1081,7 +1128,10 @@ class MigrationHopMaker(Maker):
 
     def make_hop(self, hop: VacancyHop, description: HopDescription) -> Flow:
         """Return the flow of a :class:`~anodefree.structures.neb.VacancyHop`."""
-        return self.make(hop.initial, hop.final, description)
+        flow, _, _ = self.make_with_endpoints(
+            hop.initial, hop.final, description, fixed_indices=hop.fixed_indices
+        )
+        return flow
 
 
 def saddle_tangent(neb: NebCalculation) -> list[list[float]]:
@@ -1264,8 +1314,14 @@ class MigrationStage(MSONModel):
     )
     interface_placement: str = Field(
         "L1",
-        description="Solute placement of alloy systems ('L1' or 'interior'); the vacancy "
-        "starts next to the solute.",
+        description="Layer of the solute in alloy systems ('L1', 'L2', ... or 'interior'); "
+        "the vacancy starts next to the solute.",
+    )
+    interface_radius: float | None = Field(
+        6.0,
+        description="Interface hops: atoms within this distance (A) of the vacant site or of "
+        "the hopping atom relax in both endpoints and in the band, the rest keeps the relaxed "
+        "host's positions; null frees every atom the host does not fix.",
     )
     temperature_range: tuple[float, float] = Field(
         (250.0, 450.0), description="Temperature range of the Arrhenius plot in K."
@@ -1307,6 +1363,23 @@ class MigrationStage(MSONModel):
             if start < 1 or end < 1 or abs(start - end) != 1:
                 msg = f"interface hops go between adjacent layers >= 1, got ({start}, {end})"
                 raise ValueError(msg)
+        return value
+
+    @field_validator("interface_placement")
+    @classmethod
+    def _placement(cls, value: str) -> str:
+        layer = value[1:]
+        if value != "interior" and not (value[:1] == "L" and layer.isdigit() and int(layer) > 0):
+            msg = f"interface_placement must be 'L1', 'L2', ... or 'interior', got {value!r}"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("interface_radius")
+    @classmethod
+    def _radius(cls, value: float | None) -> float | None:
+        if value is not None and not value > 0:
+            msg = f"interface_radius must be positive (A) or null, got {value!r}"
+            raise ValueError(msg)
         return value
 
     @field_validator("dissociation_shell")
@@ -1415,32 +1488,29 @@ def bulk_hops(a: float, section: MigrationStage) -> list[tuple[VacancyHop, HopDe
 
 
 def interface_hops(
-    section: MigrationStage,
-    film_bulk: Structure | None = None,
-    substrate_bulk: Structure | None = None,
+    section: MigrationStage, host: DefectHost
 ) -> list[tuple[VacancyHop, HopDescription]]:
     """Build the layer-to-layer vacancy hops of the stage's interface systems.
 
-    ``film_bulk`` and ``substrate_bulk`` (the engine-relaxed Li and Li2S) replace the
-    experimental structures so that the interface strain is measured against the engine's
-    own lattices.
+    Every hop is built from ``host``, the relaxed pure interface that the layer-resolved
+    vacancy energies use (:func:`~anodefree.structures.interface_hops.layer_hop`): the
+    solute of an alloy system is substituted on its placement layer, and only the atoms
+    within ``section.interface_radius`` of the hop relax.
     """
-    from anodefree.structures.interface_systems import get_system, system_interfaces
+    from anodefree.structures.interface_hops import layer_hop
+    from anodefree.structures.interface_systems import get_system
 
     hops = []
     compute = "interface" in section.attempt_frequency_kinds
+    placement = section.interface_placement
+    solute_layer = placement if placement == "interior" else int(placement[1:])
     for name in section.interface_systems:
         spec = get_system(name)
-        builds = system_interfaces(name, film_bulk=film_bulk, substrate_bulk=substrate_bulk)
-        build = builds["pure"] if spec.solute is None else builds[section.interface_placement]
-        near = None
-        if spec.solute is not None:
-            near = min(
-                i for i, site in enumerate(build.structure) if site.specie.symbol == spec.solute
-            )
-        layers = build.layers()
         for start, end in section.interface_hops:
-            hop = interface_vacancy_hop(build.structure, layers, start, end, near=near, system=name)
+            hop = layer_hop(
+                host, start, end, solute=spec.solute, solute_layer=solute_layer,
+                radius=section.interface_radius, system=name,
+            )  # fmt: skip
             description = describe_hop(
                 hop,
                 kind="interface",
@@ -1460,13 +1530,15 @@ def migration_hops(
     section: MigrationStage,
     in_cell_formation: bool,
     in_cell_binding: list[str],
-    substrate_bulk: CalculationResult | None = None,
+    interface_host: dict[str, Any] | None = None,
 ) -> Response:
     """Build the hops at the relaxed lattice constant and their flows.
 
     ``in_cell_formation`` adds the perfect supercell (for E_f when no bulk vacancy
     document is given); ``in_cell_binding`` lists solutes whose binding energy is taken
-    from the NEB supercell (a relaxed solute cell is added for each).
+    from the NEB supercell (a relaxed solute cell is added for each). ``interface_host``
+    (the output of :func:`~anodefree.workflows.interface_defects.host_interface` or
+    ``refined_host``) holds the relaxed interface of the interface hops.
     """
     a = cubic_lattice_constant(li_bulk.structure)
     maker = MigrationHopMaker(
@@ -1480,13 +1552,16 @@ def migration_hops(
     initial_endpoints: dict[str, Any] = {}
     planned_hops = bulk_hops(a, section)
     if section.interface_systems:
-        planned_hops += interface_hops(
-            section,
-            film_bulk=li_bulk.structure,
-            substrate_bulk=substrate_bulk.structure if substrate_bulk is not None else None,
-        )
+        if interface_host is None:
+            msg = "the migration stage's interface hops need the relaxed interface host"
+            raise ConfigError(msg)
+        from anodefree.workflows.interface_defects import defect_host
+
+        planned_hops += interface_hops(section, defect_host(interface_host))
     for hop, description in planned_hops:
-        flow, start, _ = maker.make_with_endpoints(hop.initial, hop.final, description)
+        flow, start, _ = maker.make_with_endpoints(
+            hop.initial, hop.final, description, fixed_indices=hop.fixed_indices
+        )
         flows.append(flow)
         documents.append(flow.output)
         if description.kind in ("self", "exchange"):
@@ -1596,6 +1671,7 @@ def build_migration_stage(
     bulk_vacancy: Any = None,
     solute_vacancy: dict[str, Any] | None = None,
     substrate_bulk: Any = None,
+    interface_host: Any = None,
 ) -> tuple[list[Flow], int]:
     """Build the migration stage of a campaign: hop flows and the diffusivity document.
 
@@ -1617,8 +1693,16 @@ def build_migration_stage(
         ``{solute: SoluteVacancyDocument or reference}`` for the binding energies;
         missing solutes get E_b from the NEB supercell.
     substrate_bulk
-        The relaxed Li2S (``CalculationResult`` or reference) for the interface cells
-        (only with ``section.interface_systems``; experimental Li2S when ``None``).
+        The relaxed Li2S (``CalculationResult`` or reference) of the interface host built
+        here when ``interface_host`` is None (only with ``section.interface_systems``;
+        experimental Li2S when ``None``).
+    interface_host
+        Output (or reference) of the interfacial-defect stage's host
+        (:func:`~anodefree.workflows.interface_defects.stage_host`): the interface hops are
+        built in it, so that their endpoint energies match that stage's layer energies.
+        When None and interface hops are requested, the default host
+        (:class:`~anodefree.workflows.interface_defects.HostBuildSettings`) is built and
+        relaxed here.
 
     Returns
     -------
@@ -1628,6 +1712,16 @@ def build_migration_stage(
     NebMaker(engine=engine, settings=section.neb, refine_images=section.neb_refine_images)
     solute_vacancy = dict(solute_vacancy or {})
     in_cell_binding = [s for s in section.solutes if s not in solute_vacancy]
+    jobs = []
+    planned = section.planned_calculations()
+    if section.interface_systems and interface_host is None:
+        from anodefree.workflows.interface_defects import HostBuildSettings, host_interface
+
+        host = host_interface(li_bulk, substrate_bulk, engine, relax, HostBuildSettings())
+        host.name = "migration interface host"
+        jobs.append(host)
+        interface_host = host.output
+        planned += 1
     hops = migration_hops(
         li_bulk,
         engine,
@@ -1635,12 +1729,11 @@ def build_migration_stage(
         section,
         bulk_vacancy is None,
         in_cell_binding,
-        substrate_bulk if section.interface_systems else None,
+        interface_host if section.interface_systems else None,
     )
     hops.name = "migration hops"
-    jobs = [hops]
+    jobs.append(hops)
     outputs: dict[str, Any] = {"hops": hops.output["hops"]}
-    planned = section.planned_calculations()
     planned += (bulk_vacancy is None or bool(in_cell_binding)) + len(in_cell_binding)
     if section.attempt_frequency is not None:
         diffusion = vacancy_diffusion_document(

@@ -430,6 +430,13 @@ class MigrationBarrierDocument(BaseModel):
         "hopping one between the two relaxed endpoints; above RECONSTRUCTION_TOLERANCE the "
         "band joins two different reconstructions and its barrier is not a hop barrier.",
     )
+    hop_distance: float | None = Field(
+        None,
+        description="Distance (A, minimum image) between the hopping atom's positions in "
+        "the two relaxed endpoints; below COLLAPSE_FRACTION of the jump length the two "
+        "endpoints relaxed into one state (one of them is not a minimum) and the band has "
+        "no hop to measure.",
+    )
     attempt_frequency_forward: float | None = Field(
         None, description="Attempt frequency of the forward jump in THz."
     )
@@ -469,13 +476,14 @@ class MigrationBarrierDocument(BaseModel):
 
     @property
     def usable_barrier(self) -> bool:
-        """Whether the band converged between converged, unreconstructed endpoints."""
+        """Whether the band converged between converged, distinct, unreconstructed endpoints."""
         return (
             self.neb_converged
             and self.endpoints_converged
             and (
                 self.endpoint_mismatch is None or self.endpoint_mismatch <= RECONSTRUCTION_TOLERANCE
             )
+            and not endpoints_collapsed(self.hop_distance, self.jump_length)
         )
 
     @classmethod
@@ -513,6 +521,13 @@ class MigrationBarrierDocument(BaseModel):
                 f"hop (tolerance {RECONSTRUCTION_TOLERANCE} A): the band joins two different "
                 "reconstructions, so its barrier is not the hop's"
             )
+        moved = hop_distance(initial.structure, final.structure, neb.moving_index)
+        if endpoints_collapsed(moved, jump_length):
+            warnings.append(
+                f"the hopping atom is {moved:.2f} A apart in the two relaxed endpoints, less "
+                f"than {COLLAPSE_FRACTION:.0%} of the {jump_length:.2f} A jump: one endpoint "
+                "relaxed into the other (it is not a minimum), so the band measures no hop"
+            )
         named = [(d, r) for d, r in (("forward", forward), ("reverse", reverse)) if r is not None]
         if symmetric and reverse is None:
             reverse = forward
@@ -549,6 +564,7 @@ class MigrationBarrierDocument(BaseModel):
             neb_force_calls=neb.n_force_calls,
             endpoints_converged=initial.converged and final.converged,
             endpoint_mismatch=mismatch,
+            hop_distance=moved,
             attempt_frequency_forward=forward.nu if forward and forward.valid else None,
             attempt_frequency_reverse=reverse.nu if reverse and reverse.valid else None,
             attempt_frequency_method=method,
@@ -587,6 +603,24 @@ def endpoint_mismatch(
     lengths = np.linalg.norm(initial.lattice.get_cartesian_coords(delta), axis=1)
     lengths[moving_index] = 0.0
     return float(lengths.max())
+
+
+COLLAPSE_FRACTION = 0.5
+"""Smallest hopping-atom distance between the relaxed endpoints, as a fraction of the jump."""
+
+
+def hop_distance(initial: Structure, final: Structure, moving_index: int | None) -> float | None:
+    """Minimum-image distance (A) of the hopping atom between two endpoints (None: unknown)."""
+    if moving_index is None or len(initial) != len(final) or not 0 <= moving_index < len(initial):
+        return None
+    delta = final.frac_coords[moving_index] - initial.frac_coords[moving_index]
+    delta -= np.round(delta)
+    return float(np.linalg.norm(initial.lattice.get_cartesian_coords(delta)))
+
+
+def endpoints_collapsed(distance: float | None, jump_length: float) -> bool:
+    """Whether the hopping atom moved less than ``COLLAPSE_FRACTION`` of the jump."""
+    return distance is not None and distance < COLLAPSE_FRACTION * jump_length
 
 
 BAND_MINIMUM_TOLERANCE = 0.002

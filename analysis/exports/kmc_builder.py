@@ -528,12 +528,14 @@ def _interlayer_barriers(
         if start is None or end is None:
             continue
         if not hop.usable_barrier:
-            mismatch = hop.endpoint_mismatch
+            mismatch, moved = hop.endpoint_mismatch, hop.hop_distance
             b.notes.append(
                 f"barriers.interlayer: {hop.hop} left out (NEB converged: {hop.neb_converged}, "
                 f"endpoints converged: {hop.endpoints_converged}, largest endpoint mismatch "
                 + ("unknown" if mismatch is None else f"{mismatch:.2f} A")
-                + ")"
+                + ", hopping atom moved "
+                + ("unknown" if moved is None else f"{moved:.2f} A")
+                + f" of the {hop.jump_length:.2f} A jump)"
             )
             continue
         text = f"{hop.hop} (pure {pure} interface cell)"
