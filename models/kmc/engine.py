@@ -92,6 +92,10 @@ N_ISTATE = 9
 
 _MASK64 = (1 << 64) - 1
 
+RATE_CACHE_BITS = 12
+"""log2 of the entries of the engine's rate cache: rates keyed by the exact (integer) energy
+change and the barrier kind, so that the exponential is computed once per distinct pair."""
+
 ENERGY_QUANTUM = 1e-12
 """Energies in the kernel are integers in units of 1e-12 eV: the incremental sums of pair
 energies are exact (no rounding drift, identical environments give identical energies),
@@ -187,7 +191,7 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
     """
     (nbr1, shell_nbr, shell_of_slot, reach_nbr, layer, cls, shell_off, reach_off, gint,
      hop_vectors, kra_boundary, reach_adj0, reach_adjx) = geo  # fmt: skip
-    phi, psi, vv, sv, par, has_solute = ener
+    phi, psi, vv, sv, par, has_solute, rc_key, rc_val = ener
     (occ, nsol1, apos, act, arates, tree, contact, cpos, stamp, nvl, acc, tl, disp, scratch,
      istate, nvac1) = st  # fmt: skip
     ef_layer, eseg_layer = base
@@ -206,6 +210,7 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
         par[5],
     )
     quantum = par[6]
+    rc_shift = np.uint64(64 - RATE_CACHE_BITS)
     leaf0 = tree.shape[0] // 2
     dummy = occ.shape[0] - 1
     n_sites = dummy
@@ -483,9 +488,8 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                 plain = ly >= plain_lo and ly <= plain_hi
                 # Neighbouring slots often share barrier and energy change (a vacancy in
                 # plain bulk: all eight); the exponential is then reused, exactly.
-                last_kra = -1.0
-                last_dE = 0.0
-                last_nu = 0.0
+                last_code = -1
+                last_dq = 0
                 last_r = 0.0
                 for dd in range(8):
                     u = nbr1[y, dd]
@@ -493,44 +497,60 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                     r = 0.0
                     li_like = False
                     valid = False
-                    dE = 0.0
+                    dq = 0
+                    code = 0
                     kra = 0.0
                     nu = nu_li
                     lu = ly if plain else layer[u]
                     var = 0 if plain else (1 if (ly == 0 or lu == 0) else 0)
                     if o == VAC:
                         if ou == SOL:
-                            dE = (
-                                psi[y] - psi[u] + phi[u] - fy - vv[var, 0] + 2 * sv[var, 0]
-                            ) * quantum
+                            dq = psi[y] - psi[u] + phi[u] - fy - vv[var, 0] + 2 * sv[var, 0]
                             kra = kra_sol
                             nu = nu_sol
                             valid = True
                         elif ou == LI:
-                            dE = (phi[u] - fy - vv[var, 0]) * quantum
+                            dq = phi[u] - fy - vv[var, 0]
                             li_like = True
                         elif ou == SINK:
-                            dE = -fy * quantum
+                            dq = -fy
                             li_like = True
                     elif ou == SINK:
-                        dE = fy * quantum
+                        dq = fy
                         li_like = True
                     if li_like:
                         kra = -1.0
                         if not plain and (lu - ly == 1 or ly - lu == 1):
                             kra = kra_boundary[min(ly, lu)]
+                            code = 3 + min(ly, lu)
                         if kra < 0.0:
                             kra = kra_bulk
+                            code = 1
                             if has_solute and (nsol1[y] > 0 or nsol1[u] > 0):
                                 kra = kra_near
+                                code = 2
                         valid = True
                     if valid:
-                        if kra == last_kra and dE == last_dE and nu == last_nu:
+                        # The rate is a function of (dq, code) alone: reuse the previous
+                        # slot's, else look it up in the engine's rate cache (a
+                        # direct-mapped table; a miss computes the exponential and stores it).
+                        if code == last_code and dq == last_dq:
                             r = last_r
                         else:
-                            ea = max(kra + 0.5 * dE, dE, 0.0)
-                            r = nu * math.exp(-ea * inv_kT)
-                            last_kra, last_dE, last_nu, last_r = kra, dE, nu, r
+                            h = (np.uint64(dq) ^ (np.uint64(code) << np.uint64(48))) * np.uint64(
+                                0x9E3779B97F4A7C15
+                            )
+                            slot = int(h >> rc_shift)
+                            if rc_key[slot, 0] == dq and rc_key[slot, 1] == code:
+                                r = rc_val[slot]
+                            else:
+                                dE = dq * quantum
+                                ea = max(kra + 0.5 * dE, dE, 0.0)
+                                r = nu * math.exp(-ea * inv_kT)
+                                rc_key[slot, 0] = dq
+                                rc_key[slot, 1] = code
+                                rc_val[slot] = r
+                            last_code, last_dq, last_r = code, dq, r
                     scratch[dd] = r
                     total += r
             k = apos[y]
@@ -707,6 +727,7 @@ class KmcEngine:
             quantize(tables.sv_pair),
             self._par,
             tables.has_solute,
+            *self._rate_cache(),
         )
         self.occ = np.full(n + 1, LI, dtype=np.int8)
         self.occ[n] = WALL
@@ -732,6 +753,13 @@ class KmcEngine:
         if sink:
             initial[lattice.layer_sites(lattice.n_layers - 1)] = SINK
         self.set_configuration(initial)
+
+    @staticmethod
+    def _rate_cache() -> tuple[np.ndarray, np.ndarray]:
+        """Empty rate cache: keys (energy change in quanta, barrier kind; kind -1 = empty)."""
+        keys = np.zeros((1 << RATE_CACHE_BITS, 2), dtype=np.int64)
+        keys[:, 1] = -1
+        return keys, np.zeros(1 << RATE_CACHE_BITS)
 
     def _geometry(self, lattice: SlabLattice, tables: KmcTables, *, sink: bool) -> tuple:
         """Neighbour tables, offsets and barrier tables of the kernel."""
