@@ -202,3 +202,9 @@ def test_interface_hop_in_the_relaxed_host_matches_a_direct_neb(build):
     assert doc.forward_barrier > 0.01  # a real barrier (28 meV with this toy)
     assert doc.forward_barrier == pytest.approx(max(direct), abs=1e-3)
     assert doc.reaction_energy == pytest.approx(direct[-1], abs=1e-3)
+    # the report states the relaxation region beside the barrier
+    from anodefree.analysis.report_sections.migration import migration_barrier_section
+
+    rows = migration_barrier_section([doc], None).rows
+    forward = next(r for r in rows if r.quantity == f"{doc.hop}: forward barrier")
+    assert f"({doc.metadata['n_free']} relax, within {RADIUS:g} A of the hop)" in forward.note

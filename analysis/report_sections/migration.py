@@ -22,6 +22,14 @@ def _deviation(value: float, reference: float | None) -> str:
     return f"{1000 * (value - reference):+.1f} meV vs PBE; "
 
 
+def _region(doc: MigrationBarrierDocument) -> str:
+    """Return the relaxation region of a locally relaxed hop as a note fragment."""
+    free, radius = doc.metadata.get("n_free"), doc.metadata.get("radius")
+    if free is None or radius is None:
+        return ""
+    return f" ({free} relax, within {radius:g} A of the hop)"
+
+
 @register_section("MigrationBarrierDocument")
 def migration_barrier_section(
     documents: Sequence[MigrationBarrierDocument], figure_dir: Path | None
@@ -34,7 +42,9 @@ def migration_barrier_section(
         "solute and moves away (forward = dissociation w3, reverse = association w4); the "
         "PBE reference 'Li hop next to Mg' is shown beside the forward barrier, an "
         "assumption about the reference's geometry. Attempt frequencies: Vineyard "
-        "(harmonic transition-state theory) unless the note says otherwise."
+        "(harmonic transition-state theory) unless the note says otherwise. Interface hops "
+        "(L1 -> L2, ...) are built in the relaxed interfacial-defect host: only the atoms "
+        "within the stated radius of the hop relax, in both endpoints and along the band."
     )
     for doc in documents:
         calc = doc.calculator.label
@@ -43,6 +53,7 @@ def migration_barrier_section(
             f"fmax {doc.neb_settings.fmax} eV/A"
             + (f", max force {doc.neb_max_force:.4f} eV/A" if doc.neb_max_force is not None else "")
             + f", {doc.n_atoms} atoms"
+            + _region(doc)
         )
         state = "" if doc.neb_converged else "NEB NOT CONVERGED; "
         section.rows.append(
