@@ -162,6 +162,12 @@ def test_interface_hop_in_the_relaxed_host_matches_a_direct_neb(build):
         interface_hops=((1, 2), (2, 3)),
         interface_radius=RADIUS,
         neb={"spring_constant": 1.0, "fmax": 1e-3, "max_steps": 3000},
+        interface_neb={
+            "spring_constant": 1.0,
+            "fmax": 1e-3,
+            "max_steps": 3000,
+            "optimizer": "FIRE",
+        },
     )
     flows, _ = build_migration_stage(
         section, morse, RELAX, li_bulk.output, bulk_vacancy=None, interface_host=host_output
