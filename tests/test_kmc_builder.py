@@ -206,3 +206,14 @@ def test_interlayer_barriers_of_unusable_bands_are_left_out(stored):
     assert [(b.from_layer, b.to_layer) for b in interlayer] == [(1, 2)]
     assert interlayer[0].forward.value == pytest.approx(0.1)
     assert any("L2 -> L3 left out" in n and "2.50 A" in n for n in export.notes)
+    assert any("not the interface-defect host" in n for n in export.notes)
+    # hops built in the defect host (their metadata name its supercell) are described so
+    for item in (kept, dropped):
+        item.document.metadata["host_supercell"] = [1, 1]
+    export = kmc_export_from_sources(sources)
+    assert any("one site pair of the interface-defect host" in n for n in export.notes)
+    # a collapsed hop (the hopping atom ends where it started) is left out as well
+    kept.document.hop_distance = 0.05
+    export = kmc_export_from_sources(sources)
+    assert export.barriers.interlayer == []
+    assert any("L1 -> L2 left out" in n and "moved 0.05 A" in n for n in export.notes)

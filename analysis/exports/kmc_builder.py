@@ -622,10 +622,20 @@ def _barrier_fields(b: _Builder, payload: dict[str, Any]) -> None:  # noqa: C901
                 f"from {solute}, most hops at a few at.% {solute}); a hop next to {solute} "
                 "has no field in the KMC export and is not used"
             )
+        in_host = all(
+            "host_supercell" in item.document.metadata
+            for key, item in by_kind.items()
+            if key[0] == "interface"
+        )
+        where = (
+            "one site pair of the interface-defect host, relaxed locally"
+            if in_host
+            else "an interface cell that is not the interface-defect host"
+        )
         b.notes.append(
-            "barriers.interlayer: the NEB interface cell is not the interface-defect host; "
-            "the model takes (forward + reverse)/2 as the kinetically resolved barrier and "
-            "the layer energies for the end states"
+            f"barriers.interlayer: each hop joins {where}; the model takes (forward + "
+            "reverse)/2 as the kinetically resolved barrier and the layer energies for the "
+            "end states (not the hop's own reaction energy)"
         )
     else:
         b.lack(
