@@ -447,6 +447,36 @@ def _site(host: DefectHost, index: int, element: str) -> DefectSite:
     )
 
 
+def check_radius(radius: float | None) -> None:
+    """Refuse a relaxation radius that is not positive (None: every free atom relaxes)."""
+    if radius is not None and not radius > 0:
+        raise StructureError(f"the relaxation radius must be positive (A), got {radius!r}")
+
+
+def fixed_outside(
+    host: DefectHost, sites: Sequence[int], radius: float | None, removed: Sequence[int] = ()
+) -> tuple[int, ...]:
+    """Return the atoms held fixed in a local relaxation around ``sites`` of ``host``.
+
+    Atoms farther than ``radius`` (A, minimum image, in the host) from every site, and the
+    host's own fixed atoms, are fixed; the indices are those of the structure after the
+    ``removed`` sites are taken out (None radius: only the host's fixed atoms).
+    """
+    structure = host.structure
+    n = len(structure)
+    if radius is None:
+        free = np.ones(n, dtype=bool)
+    else:
+        dmat = structure.lattice.get_all_distances(
+            structure.frac_coords[list(sites)], structure.frac_coords
+        )
+        free = (dmat <= radius).any(axis=0)
+    free[list(host.fixed_indices)] = False
+    gone = set(removed)
+    keep = [i for i in range(n) if i not in gone]
+    return tuple(new for new, old in enumerate(keep) if not free[old])
+
+
 def build_defect(
     host: DefectHost,
     *,
@@ -482,8 +512,7 @@ def build_defect(
         For no defect at all, a site that is not a film site, a site used twice, an unknown
         element, a solute equal to the host metal, or a non-positive radius.
     """
-    if radius is not None and not radius > 0:
-        raise StructureError(f"the relaxation radius must be positive (A), got {radius!r}")
+    check_radius(radius)
     vac = [host.check_film_site(i) for i in vacancies]
     sol = [(host.check_film_site(i), check_element(e)) for i, e in solutes]
     if not vac and not sol:
@@ -498,18 +527,7 @@ def build_defect(
     for i, element in sol:
         structure.replace(i, element)
     removed = sorted(vac)
-    n = len(structure)
-    if radius is None:
-        free = np.ones(n, dtype=bool)
-    else:
-        dmat = structure.lattice.get_all_distances(
-            structure.frac_coords[sites], structure.frac_coords
-        )
-        free = (dmat <= radius).any(axis=0)
-    free[list(host.fixed_indices)] = False
-    keep = [i for i in range(n) if i not in set(removed)]
-    new_index = {old: new for new, old in enumerate(keep)}
-    fixed = tuple(new_index[i] for i in keep if not free[i])
+    fixed = fixed_outside(host, sites, radius, removed)
     structure.remove_sites(removed)
     pair = host.distance(sites[0], sites[1]) if len(sites) == 2 else None
     record = DefectRecord(

@@ -20,10 +20,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from anodefree.errors import StructureError
 from anodefree.structures.defects import check_element
+from anodefree.structures.interface_defects import check_radius, fixed_outside
 from anodefree.structures.neb import vacancy_hop
 
 if TYPE_CHECKING:
@@ -71,8 +70,7 @@ def local_hop(
         For a site that is not a film site, a solute on either hop site, an unknown
         element or a non-positive radius.
     """
-    if radius is not None and not radius > 0:
-        raise StructureError(f"the relaxation radius must be positive (A), got {radius!r}")
+    check_radius(radius)
     vacancy, hop_site = host.check_film_site(vacancy), host.check_film_site(hop_site)
     structure = host.structure.copy()
     for index, element in solutes:
@@ -81,15 +79,7 @@ def local_hop(
             raise StructureError(f"solute site {site} is one of the hop's sites")
         structure.replace(site, check_element(element))
     n = len(structure)
-    if radius is None:
-        free = np.ones(n, dtype=bool)
-    else:
-        dmat = structure.lattice.get_all_distances(
-            structure.frac_coords[[vacancy, hop_site]], structure.frac_coords
-        )
-        free = (dmat <= radius).any(axis=0)
-    free[list(host.fixed_indices)] = False
-    fixed = [i if i < vacancy else i - 1 for i in range(n) if not free[i] and i != vacancy]
+    fixed = fixed_outside(host, [vacancy, hop_site], radius, removed=[vacancy])
     tags = {**(metadata or {}), "n_free": n - 1 - len(fixed)}
     hop = vacancy_hop(structure, vacancy, hop_site, name=name, symmetric=False, metadata=tags)
     return replace(hop, fixed_indices=tuple(fixed))
@@ -148,7 +138,8 @@ def layer_hop(
         vacancy = min(origins, key=lambda i: (round(host.distance(site, i), 3), i))
     else:
         vacancy = min(origins)
-    targets = [i for i in host.layer_sites(end) if i not in {s for s, _ in solutes}]
+    taken = {s for s, _ in solutes}
+    targets = [i for i in host.layer_sites(end) if i not in taken]
     hop_site = min(targets, key=lambda i: (round(host.distance(vacancy, i), 3), i))
     prefix = f"{system}: " if system else ""
     return local_hop(

@@ -23,8 +23,8 @@ builds the same structures and finished calculations are reused from the store:
   that sits next to the solute; forward = the vacancy leaves the first shell of the
   solute (dissociation, "w3"), reverse = it returns (association, "w4").
 
-- :func:`interface_vacancy_hop`: a vacancy moving between two metal layers of an
-  interface cell (L1 -> L2, L2 -> L3, ...), the partner chosen as the nearest atom.
+Vacancy hops between the metal layers of an interface are built in the relaxed interface
+host by :mod:`~anodefree.structures.interface_hops`.
 
 Any other cell can use :func:`vacancy_hop` directly with its own site indices.
 """
@@ -47,11 +47,8 @@ from anodefree.structures.defects import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     import numpy as np
 
-    from anodefree.structures.layers import MetalLayer
 
 #: Largest allowed jump (A): longer "hops" are almost certainly a wrong site pair.
 MAX_JUMP_LENGTH = 6.0
@@ -332,86 +329,5 @@ def solute_neighbour_hop(
             "kind": "dissociation",
             "vacancy_shell_initial": 1,
             "vacancy_shell_final": target_shell,
-        },
-    )
-
-
-def interface_vacancy_hop(
-    structure: Structure,
-    layers: Sequence[MetalLayer],
-    from_layer: int,
-    to_layer: int,
-    *,
-    element: str = "Li",
-    near: int | None = None,
-    system: str = "",
-) -> VacancyHop:
-    """Build a vacancy moving between two metal layers of an interface cell.
-
-    The vacancy starts in layer ``from_layer`` (1 = L1, touching the substrate); the
-    nearest ``element`` atom of layer ``to_layer`` jumps into it, so the vacancy ends in
-    ``to_layer``. Only layers counted from the lower contact are used.
-
-    Parameters
-    ----------
-    structure
-        The interface cell (e.g. ``InterfaceBuild.structure``; its ``selective_dynamics``
-        site property, if any, is kept in both endpoints).
-    layers
-        Its metal layers (``InterfaceBuild.layers()`` or
-        :func:`~anodefree.structures.layers.metal_layers`).
-    from_layer, to_layer
-        Layer numbers of the vacancy before and after the hop.
-    element
-        Element of the vacancy and of the hopping atom.
-    near
-        Site index (e.g. a solute): the vacancy is put on the ``element`` site of
-        ``from_layer`` nearest to it; otherwise on the lowest-index one.
-    system
-        System name used in the hop's name.
-
-    Raises
-    ------
-    StructureError
-        If a layer does not exist or holds no ``element`` atom.
-    """
-    check_element(element)
-
-    def sites(number: int) -> list[int]:
-        found = [layer for layer in layers if layer.number == number and layer.side == "lower"]
-        if not found:
-            numbers = sorted({layer.number for layer in layers if layer.side == "lower"})
-            msg = f"no metal layer L{number} counted from the lower contact; layers: {numbers}"
-            raise StructureError(msg)
-        members = [i for i in found[0].indices if structure[i].specie.symbol == element]
-        if not members:
-            msg = f"layer L{number} holds no {element} atom"
-            raise StructureError(msg)
-        return members
-
-    origins, targets = sites(from_layer), sites(to_layer)
-    if near is not None:
-        if not 0 <= near < len(structure):
-            msg = f"site index near={near} outside a structure of {len(structure)} sites"
-            raise StructureError(msg)
-        distances = structure.distance_matrix[near]
-        vacancy = min(origins, key=lambda i: (round(float(distances[i]), 3), i))
-    else:
-        vacancy = min(origins)
-    distances = structure.distance_matrix[vacancy]
-    hop_site = min(targets, key=lambda i: (round(float(distances[i]), 3), i))
-    prefix = f"{system}: " if system else ""
-    return vacancy_hop(
-        structure,
-        vacancy,
-        hop_site,
-        name=f"{prefix}vacancy L{from_layer} -> L{to_layer}",
-        symmetric=False,
-        metadata={
-            "kind": "interface",
-            "system": system,
-            "from_layer": from_layer,
-            "to_layer": to_layer,
-            "near": near,
         },
     )

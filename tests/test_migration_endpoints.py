@@ -97,24 +97,3 @@ def test_endpoint_equivalence_detects_asymmetric_pairs():
     hop = solute_neighbour_hop(A, "Mg", 3)
     assert not endpoints_equivalent(hop.initial, hop.final)
     assert endpoints_equivalent(hop.initial, hop.initial.copy())
-
-
-@pytest.mark.slow
-def test_interface_hops_go_between_adjacent_layers():
-    from anodefree.structures.interface_systems import system_interfaces
-    from anodefree.structures.layers import layer_of_site
-    from anodefree.structures.neb import interface_vacancy_hop
-
-    build = system_interfaces("Li/Li2S")["pure"]
-    layers = build.layers()
-    for start, end in ((1, 2), (2, 3)):
-        hop = interface_vacancy_hop(build.structure, layers, start, end, system="Li/Li2S")
-        assert layer_of_site(build.structure, hop.vacancy_site) == start
-        assert layer_of_site(build.structure, hop.hop_site) == end
-        # bcc Li(100) planes: the nearest neighbour in the next plane, ~ a sqrt(3) / 2
-        assert 2.8 < hop.jump_length < 3.2
-        assert hop.moving_species == "Li"
-        assert not hop.symmetric
-        assert _moved_sites(hop).tolist() == [hop.moving_index]
-    with pytest.raises(StructureError, match="no metal layer L39"):
-        interface_vacancy_hop(build.structure, layers, 39, 40)
