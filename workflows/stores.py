@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from jobflow import JobStore
-from maggma.stores import GridFSStore, MemoryStore, MongoStore, MontyStore
+from maggma.stores import GridFSStore, MemoryStore, MongoStore
 from pydantic import BaseModel, ConfigDict, Field
 
 from anodefree.errors import StoreError
 from anodefree.settings import URI_ENV, Settings, load_settings, redact_uri
+from anodefree.workflows.embedded_store import IndexedMontyStore
 
 logger = logging.getLogger(__name__)
 
@@ -174,8 +175,8 @@ def make_job_store(
         database = store.database or "anodefree"
         logger.info("embedded store at %s", path)
 
-        def monty(collection: str) -> MontyStore:
-            return MontyStore(
+        def monty(collection: str) -> IndexedMontyStore:
+            return IndexedMontyStore(
                 collection,
                 database_path=str(path),
                 database_name=database,
