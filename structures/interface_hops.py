@@ -85,6 +85,78 @@ def local_hop(
     return replace(hop, fixed_indices=tuple(fixed))
 
 
+NEIGHBOUR_TOLERANCE = 0.35
+"""A (relaxed-host distance): partner sites within this much of the nearest one count as
+the vacancy's nearest neighbours in the next layer (alternative hop partners)."""
+
+
+def layer_hop_candidates(
+    host: DefectHost,
+    from_layer: LayerRequest,
+    to_layer: LayerRequest,
+    *,
+    solute_site: int | None = None,
+    max_candidates: int = 6,
+    partners_per_vacancy: int = 2,
+) -> list[tuple[int, int]]:
+    """Site pairs (vacant site, hopping atom's site) of a layer hop, in the order to try.
+
+    The first pair is the vacancy on the ``from_layer`` site nearest the solute (the
+    lowest-index site without a solute) and the nearest ``to_layer`` atom. The others
+    keep the vacancy next to the solute as long as possible and vary the partner first:
+    for each vacancy site, by distance to the solute, up to ``partners_per_vacancy`` of
+    its nearest ``to_layer`` neighbours (within :data:`NEIGHBOUR_TOLERANCE` of the
+    nearest). A pair whose relaxed endpoints turn out to be one state (or two
+    reconstructions) is replaced by the next one in the flow.
+
+    Parameters
+    ----------
+    host
+        The relaxed pure host.
+    from_layer, to_layer
+        Layers of the vacancy before and after the hop.
+    solute_site
+        Host site of the solute, or None.
+    max_candidates
+        Pairs returned at most.
+    partners_per_vacancy
+        Partners tried per vacancy site.
+
+    Returns
+    -------
+    list[tuple[int, int]]
+        ``(vacancy, hop_site)`` host indices, best first.
+
+    Raises
+    ------
+    StructureError
+        If a layer does not exist, the two layers are the same or a count is below 1.
+    """
+    if max_candidates < 1 or partners_per_vacancy < 1:
+        raise StructureError(
+            f"max_candidates and partners_per_vacancy must be >= 1, got {max_candidates} "
+            f"and {partners_per_vacancy}"
+        )
+    start, end = host.resolve_layer(from_layer), host.resolve_layer(to_layer)
+    if start == end:
+        raise StructureError(f"a layer hop needs two different layers, got L{start} twice")
+    origins = [i for i in host.layer_sites(start) if i != solute_site]
+    if solute_site is not None:
+        origins.sort(key=lambda i: (round(host.distance(solute_site, i), 3), i))
+    else:
+        origins.sort()
+    targets = [i for i in host.layer_sites(end) if i != solute_site]
+    pairs: list[tuple[int, int]] = []
+    for vacancy in origins:
+        ranked = sorted(targets, key=lambda i: (round(host.distance(vacancy, i), 3), i))
+        nearest = host.distance(vacancy, ranked[0])
+        shell = [i for i in ranked if host.distance(vacancy, i) <= nearest + NEIGHBOUR_TOLERANCE]
+        pairs += [(vacancy, partner) for partner in shell[:partners_per_vacancy]]
+        if len(pairs) >= max_candidates:
+            break
+    return pairs[:max_candidates]
+
+
 def layer_hop(
     host: DefectHost,
     from_layer: LayerRequest,
@@ -94,13 +166,16 @@ def layer_hop(
     solute_layer: LayerRequest = 1,
     radius: float | None = 6.0,
     system: str = "",
+    candidate: int = 0,
+    max_candidates: int = 6,
 ) -> VacancyHop:
     """Build the vacancy hop from ``from_layer`` to ``to_layer`` (1 = L1, at the substrate).
 
-    The vacancy starts on the ``from_layer`` site of the host metal nearest the solute (the
-    lowest-index such site when there is no solute); the nearest host-metal atom of
-    ``to_layer`` jumps into it. The solute, if any, sits on the lowest-index site of
-    ``solute_layer``.
+    Candidate 0 (the default) puts the vacancy on the ``from_layer`` site of the host
+    metal nearest the solute (the lowest-index such site when there is no solute) and
+    lets the nearest host-metal atom of ``to_layer`` jump into it; the other candidates
+    are the next pairs of :func:`layer_hop_candidates`. The solute, if any, sits on the
+    lowest-index site of ``solute_layer``.
 
     Parameters
     ----------
@@ -117,30 +192,34 @@ def layer_hop(
         Relaxation radius, A (see :func:`local_hop`).
     system
         Name of the system, used in the hop's name.
+    candidate
+        Index into :func:`layer_hop_candidates` (recorded in the metadata).
+    max_candidates
+        Length of that list.
 
     Raises
     ------
     StructureError
-        If a layer does not exist or the solute is the host metal.
+        If a layer does not exist, the solute is the host metal or there is no such
+        candidate.
     """
     start, end = host.resolve_layer(from_layer), host.resolve_layer(to_layer)
-    if start == end:
-        raise StructureError(f"a layer hop needs two different layers, got L{start} twice")
     solutes: tuple[tuple[int, str], ...] = ()
-    origins = list(host.layer_sites(start))
     if solute is not None:
         check_element(solute)
         if solute == host.host_element:
             raise StructureError(f"the solute {solute!r} is the host metal itself")
-        site = min(host.layer_sites(solute_layer))
-        solutes = ((site, solute),)
-        origins = [i for i in origins if i != site]
-        vacancy = min(origins, key=lambda i: (round(host.distance(site, i), 3), i))
-    else:
-        vacancy = min(origins)
-    taken = {s for s, _ in solutes}
-    targets = [i for i in host.layer_sites(end) if i not in taken]
-    hop_site = min(targets, key=lambda i: (round(host.distance(vacancy, i), 3), i))
+        solutes = ((min(host.layer_sites(solute_layer)), solute),)
+    pairs = layer_hop_candidates(
+        host, start, end, solute_site=solutes[0][0] if solutes else None,
+        max_candidates=max_candidates,
+    )  # fmt: skip
+    if not 0 <= candidate < len(pairs):
+        raise StructureError(
+            f"candidate {candidate} of the L{start} -> L{end} hop does not exist "
+            f"({len(pairs)} site pairs)"
+        )
+    vacancy, hop_site = pairs[candidate]
     prefix = f"{system}: " if system else ""
     return local_hop(
         host,
@@ -160,5 +239,7 @@ def layer_hop(
             "hop_site": hop_site,
             "radius": radius,
             "host_supercell": list(host.supercell),
+            "candidate": candidate,
+            "n_candidates": len(pairs),
         },
     )

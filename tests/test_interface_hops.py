@@ -26,7 +26,7 @@ from anodefree.analysis.documents.migration import (
 )
 from anodefree.errors import StructureError
 from anodefree.structures.interface_defects import DefectHost
-from anodefree.structures.interface_hops import layer_hop, local_hop
+from anodefree.structures.interface_hops import layer_hop, layer_hop_candidates, local_hop
 from anodefree.structures.interface_systems import system_interfaces
 from anodefree.tasks import RelaxSettings
 from anodefree.workflows.calculation import CalculationMaker
@@ -98,6 +98,137 @@ def test_layer_hop_next_to_a_solute(host):
     assert host.layer_of[hop.metadata["hop_site"]] == 3
 
 
+def test_candidates_keep_the_vacancy_next_to_the_solute_and_vary_the_partner(host):
+    solute = min(host.layer_sites(2))
+    pairs = layer_hop_candidates(host, 2, 3, solute_site=solute, max_candidates=24)
+    # candidate 0 is the pair layer_hop builds by default
+    default = layer_hop(host, 2, 3, solute="Mg", solute_layer=2, radius=RADIUS)
+    assert pairs[0] == (default.metadata["vacancy_site"], default.metadata["hop_site"])
+    assert default.metadata["candidate"] == 0
+    assert default.metadata["n_candidates"] == 6
+    atoms = AseAtomsAdaptor.get_atoms(host.structure)
+    vacancies = [v for v, _ in pairs]
+    # vacancies by distance to the solute (plain ASE distances), never on the solute
+    d_solute = [round(atoms.get_distance(solute, v, mic=True), 3) for v in dict.fromkeys(vacancies)]
+    assert d_solute == sorted(d_solute)
+    assert solute not in vacancies
+    for vacancy, partner in pairs:
+        assert host.layer_of[vacancy] == 2
+        assert host.layer_of[partner] == 3
+        d_l3 = [atoms.get_distance(vacancy, i, mic=True) for i in host.layer_sites(3)]
+        assert atoms.get_distance(vacancy, partner, mic=True) <= min(d_l3) + 0.35 + 1e-6
+    # at most two partners per vacancy, the nearest first
+    for vacancy in set(vacancies):
+        mine = [p for v, p in pairs if v == vacancy]
+        assert 1 <= len(mine) <= 2
+        d = [round(atoms.get_distance(vacancy, p, mic=True), 3) for p in mine]
+        assert d == sorted(d)
+    assert len(layer_hop_candidates(host, 2, 3, solute_site=solute, max_candidates=3)) == 3
+    second = layer_hop(host, 2, 3, solute="Mg", solute_layer=2, radius=RADIUS, candidate=1)
+    assert (second.metadata["vacancy_site"], second.metadata["hop_site"]) == pairs[1]
+    with pytest.raises(StructureError, match="candidate 6 of the L2 -> L3 hop"):
+        layer_hop(host, 2, 3, solute="Mg", solute_layer=2, candidate=6)
+    with pytest.raises(StructureError, match="must be >= 1"):
+        layer_hop_candidates(host, 2, 3, max_candidates=0)
+
+
+def _result(structure: Structure, label: str) -> CalculationResult:
+    morse = get_engine("morse")
+    return CalculationResult(
+        label=label,
+        formula=structure.composition.reduced_formula,
+        n_atoms=len(structure),
+        structure=structure,
+        energy=0.0,
+        energy_per_atom=0.0,
+        converged=True,
+        calculator=morse.provenance(),
+        task=RELAX.task("relax_positions"),
+        cache_key=label,
+    )
+
+
+def test_gate_tries_the_next_site_pair_when_the_endpoints_collapse(host):
+    from anodefree.workflows.migration import (
+        HopCandidate,
+        MigrationHopMaker,
+        candidate_gate,
+        describe_hop,
+        endpoint_problem,
+    )
+
+    hops = [layer_hop(host, 1, 2, radius=RADIUS, system="Li/Li2S", candidate=k) for k in range(3)]
+    candidates = [
+        HopCandidate.from_hop(h, describe_hop(h, kind="interface", system="Li/Li2S")) for h in hops
+    ]
+    first = candidates[0]
+    m = first.description.moving_index
+    # a collapsed pair: the hopping atom sits at its initial site in both endpoints
+    collapsed = first.initial.copy()
+    collapsed.translate_sites([m], [0.05, 0.0, 0.0], frac_coords=False)
+    reason, numbers = endpoint_problem(first.initial, collapsed, m, first.description.jump_length)
+    assert "relaxed into one state" in reason
+    assert numbers["hop_distance"] == pytest.approx(0.05, abs=1e-9)
+    # two reconstructions: an atom that does not hop moved by 1.5 A
+    other = next(i for i in range(len(first.final)) if i != m)
+    shifted = first.final.copy()
+    shifted.translate_sites([other], [1.5, 0.0, 0.0], frac_coords=False)
+    reason, _ = endpoint_problem(first.initial, shifted, m, first.description.jump_length)
+    assert "two reconstructions" in reason
+    assert endpoint_problem(first.initial, first.final, m, first.description.jump_length)[0] is None
+
+    maker = MigrationHopMaker(engine=get_engine("morse"), relax=RELAX, frequencies=None)
+    gate = candidate_gate.original
+    start = _result(first.initial, "start")
+    response = gate(start, _result(collapsed, "end"), maker, first.description,
+                    candidates[1:], [])  # fmt: skip
+    jobs = response.replace.jobs
+    assert [j.function_kwargs.get("label") for j in jobs[:2]] == [
+        f"{hops[1].name}: initial endpoint", f"{hops[1].name}: final endpoint",
+    ]  # fmt: skip
+    assert jobs[2].name == f"{hops[1].name}: endpoint check"
+    relax_job = response.replace.jobs[0]
+    assert relax_job.function_args[0] == candidates[1].initial
+    next_gate = response.replace.jobs[2]
+    description, alternatives, rejected = next_gate.function_args[3:6]
+    assert alternatives == [candidates[2]]
+    assert [r["candidate"] for r in rejected] == [0]
+    assert rejected[0]["vacancy_site"] == hops[0].metadata["vacancy_site"]
+    assert rejected[0]["hop_distance"] == pytest.approx(0.05, abs=1e-9)
+    assert description.metadata["rejected_candidates"] == rejected
+    # good endpoints (or no pair left): the band and the analysis
+    for alternatives in (candidates[1:], []):
+        response = gate(start, _result(first.final, "end"), maker, first.description,
+                        alternatives, [])  # fmt: skip
+        assert [j.name for j in response.replace.jobs] == [
+            f"{hops[0].name}: NEB",
+            f"{hops[0].name}: analysis",
+        ]
+    response = gate(start, _result(collapsed, "end"), maker, first.description, [], [])
+    assert next(j.name for j in response.replace.jobs) == f"{hops[0].name}: NEB"
+
+
+def test_candidate_notes_name_the_rejected_pairs():
+    from anodefree.analysis.documents.migration import candidate_notes
+
+    assert candidate_notes({"candidate": 0, "n_candidates": 6}) == []
+    notes = candidate_notes(
+        {
+            "candidate": 1,
+            "n_candidates": 6,
+            "vacancy_site": 53,
+            "hop_site": 60,
+            "rejected_candidates": [
+                {"candidate": 0, "vacancy_site": 53, "hop_site": 59, "reason": "collapsed"}
+            ],
+        }
+    )
+    assert notes == [
+        "site pair 1 (vacancy on host site 53, atom from site 59) rejected: collapsed",
+        "built from site pair 2 of 6 (vacancy on host site 53, atom from site 60)",
+    ]
+
+
 def test_layer_hop_refuses_bad_requests(host):
     with pytest.raises(StructureError, match="two different layers"):
         layer_hop(host, 2, 2)
@@ -161,6 +292,7 @@ def test_interface_hop_in_the_relaxed_host_matches_a_direct_neb(build):
         interface_systems=("Li/Li2S",),
         interface_hops=((1, 2), (2, 3)),
         interface_radius=RADIUS,
+        interface_candidates=2,
         neb={"spring_constant": 1.0, "fmax": 1e-3, "max_steps": 3000},
         interface_neb={
             "spring_constant": 1.0,
@@ -178,11 +310,24 @@ def test_interface_hop_in_the_relaxed_host_matches_a_direct_neb(build):
     docs = [o for o in outputs if isinstance(o, MigrationBarrierDocument)]
     doc = next(o for o in docs if o.kind == "interface" and o.metadata["from_layer"] == 2)
     first = next(o for o in docs if o.kind == "interface" and o.metadata["from_layer"] == 1)
-    # with this toy the L1 vacancy is not a minimum: the L2 atom falls into it, both
-    # endpoints relax into one state, and the hop is flagged rather than given a barrier
-    assert first.hop_distance < 0.1 * first.jump_length
+    # with this toy the L1 vacancy is not a minimum: the L2 atom falls into it and both
+    # endpoints relax into one state. The flow rejects that site pair and tries the next
+    # one (another L2 partner); there the neighbours rearrange around the vacancy (two
+    # reconstructions), and with no pair left (interface_candidates=2) the band is run
+    # and flagged rather than given as a barrier.
+    rejected = first.metadata["rejected_candidates"]
+    assert [r["candidate"] for r in rejected] == [0]
+    assert rejected[0]["hop_distance"] < 0.25  # of a 2.5 A jump
+    assert "relaxed into one state" in rejected[0]["reason"]
+    assert first.metadata["candidate"] == 1
+    assert (first.metadata["vacancy_site"], first.metadata["hop_site"]) != (
+        rejected[0]["vacancy_site"], rejected[0]["hop_site"],
+    )  # fmt: skip
+    assert any(n.startswith("site pair 1 (") and "relaxed into one state" in n for n in first.notes)
+    assert first.endpoint_mismatch > RECONSTRUCTION_TOLERANCE
+    assert any("two different reconstructions" in w for w in first.warnings)
     assert not first.usable_barrier
-    assert any("relaxed into the other" in w for w in first.warnings)
+    assert "rejected_candidates" not in doc.metadata
     neb = next(o for o in outputs if isinstance(o, NebCalculation) and o.label == doc.hop)
     results = [o for o in outputs if isinstance(o, CalculationResult)]
     relaxed_host = next(o for o in results if o.label == "host")
@@ -191,13 +336,11 @@ def test_interface_hop_in_the_relaxed_host_matches_a_direct_neb(build):
     assert doc.endpoint_mismatch is not None
     assert doc.endpoint_mismatch < RECONSTRUCTION_TOLERANCE
     # the fixed atoms sit at the relaxed host's positions in every image of the band
-    hop = layer_hop(
-        DefectHost.from_interface(
-            relaxed_host.structure, build.film_indices, build.substrate_indices,
-            fixed_indices=build.record.fixed_indices, layer_reference=_clean(build.structure),
-        ),
-        2, 3, radius=RADIUS, system="Li/Li2S",
+    relaxed = DefectHost.from_interface(
+        relaxed_host.structure, build.film_indices, build.substrate_indices,
+        fixed_indices=build.record.fixed_indices, layer_reference=_clean(build.structure),
     )  # fmt: skip
+    hop = layer_hop(relaxed, 2, 3, radius=RADIUS, system="Li/Li2S")
     fixed = list(hop.fixed_indices)
     assert fixed
     for image in neb.images:

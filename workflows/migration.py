@@ -37,7 +37,7 @@ from ase.mep.neb import NEB, NEBOptimizer
 from ase.optimize import BFGS, FIRE, MDMin
 from atomate2.ase.utils import AseNebInterface
 from atomate2.forcefields.neb import ForceFieldNebFromImagesMaker
-from jobflow import CURRENT_JOB, Flow, Maker, Response, job
+from jobflow import CURRENT_JOB, Flow, Job, Maker, Response, job
 from jobflow.core.job import JobConfig
 from jobflow.core.reference import OnMissing
 from monty.json import MontyDecoder
@@ -58,7 +58,9 @@ from anodefree.analysis.documents.migration import (
     band_minima,
     binding_energy_from_document,
     endpoint_mismatch,
+    endpoints_collapsed,
     formation_energy_from_documents,
+    hop_distance,
 )
 from anodefree.analysis.energetics import bulk_vacancy_formation_energy, vacancy_formation_energy
 from anodefree.errors import ConfigError, EngineError, StructureError
@@ -1086,6 +1088,19 @@ class MigrationHopMaker(Maker):
 
         ``fixed_indices`` are held at their positions in both endpoints and in the band.
         """
+        start, end = self._endpoints(initial, final, description, fixed_indices)
+        band = self.make_band(start.output, end.output, description)
+        flow = Flow([start, end, band], output=band.output, name=description.hop)
+        return flow, start, end
+
+    def _endpoints(
+        self,
+        initial: Structure,
+        final: Structure,
+        description: HopDescription,
+        fixed_indices: Sequence[int],
+    ) -> tuple[Job, Job]:
+        """Return the two endpoint relaxation jobs (cached ``CalculationMaker`` jobs)."""
         check_endpoints(initial, final)
         if description.moving_index >= len(initial):
             msg = f"moving_index {description.moving_index} outside {len(initial)} sites"
@@ -1110,9 +1125,13 @@ class MigrationHopMaker(Maker):
             role="NEB endpoint",
             metadata={**tags, "endpoint": "final"},
         )
+        return start, end
+
+    def make_band(self, initial: Any, final: Any, description: HopDescription) -> Flow:
+        """Return the NEB and analysis of relaxed endpoints (results or references)."""
         neb = self.neb_maker().make(
-            start.output,
-            end.output,
+            initial,
+            final,
             label=description.hop,
             system=description.system,
             moving_index=description.moving_index,
@@ -1120,11 +1139,39 @@ class MigrationHopMaker(Maker):
         )
         neb.name = f"{description.hop}: NEB"
         analysis = hop_analysis(
-            start.output, end.output, neb.output, self.engine, self.frequencies, description
+            initial, final, neb.output, self.engine, self.frequencies, description
         )
         analysis.name = f"{description.hop}: analysis"
-        flow = Flow([start, end, neb, analysis], output=analysis.output, name=description.hop)
-        return flow, start, end
+        return Flow([neb, analysis], output=analysis.output, name=f"{description.hop}: band")
+
+    def make_with_alternatives(
+        self, candidates: Sequence[HopCandidate], rejected: Sequence[dict] = ()
+    ) -> Flow:
+        """Relax the first candidate's endpoints; if they fail the check, try the next.
+
+        The check (:func:`candidate_gate`) passes when the relaxed endpoints are two
+        distinct minima of the same structure.
+
+        Parameters
+        ----------
+        candidates
+            The site pairs of one hop in the order to try (at least one).
+        rejected
+            Records of the pairs already rejected (kept in the document's metadata).
+        """
+        if not candidates:
+            raise ConfigError("a hop needs at least one candidate")
+        first = candidates[0]
+        description = first.description
+        if rejected:
+            metadata = {**description.metadata, "rejected_candidates": list(rejected)}
+            description = description.model_copy(update={"metadata": metadata})
+        start, end = self._endpoints(first.initial, first.final, description, first.fixed_indices)
+        gate = candidate_gate(
+            start.output, end.output, self, description, list(candidates[1:]), list(rejected)
+        )
+        gate.name = f"{description.hop}: endpoint check"
+        return Flow([start, end, gate], output=gate.output, name=description.hop)
 
     def make_hop(self, hop: VacancyHop, description: HopDescription) -> Flow:
         """Return the flow of a :class:`~anodefree.structures.neb.VacancyHop`."""
@@ -1132,6 +1179,93 @@ class MigrationHopMaker(Maker):
             hop.initial, hop.final, description, fixed_indices=hop.fixed_indices
         )
         return flow
+
+
+class HopCandidate(BaseModel):
+    """One site pair of a hop: unrelaxed endpoints, fixed atoms and description."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    initial: Structure = Field(description="Unrelaxed initial endpoint.")
+    final: Structure = Field(description="Unrelaxed final endpoint (same site order).")
+    fixed_indices: tuple[int, ...] = Field((), description="Atoms held in place.")
+    description: HopDescription = Field(description="The hop's description.")
+
+    @classmethod
+    def from_hop(cls, hop: VacancyHop, description: HopDescription) -> HopCandidate:
+        """Wrap a :class:`~anodefree.structures.neb.VacancyHop`."""
+        return cls(
+            initial=hop.initial,
+            final=hop.final,
+            fixed_indices=tuple(hop.fixed_indices),
+            description=description,
+        )
+
+
+def endpoint_problem(
+    initial: Structure, final: Structure, moving_index: int, jump_length: float
+) -> tuple[str | None, dict[str, float | None]]:
+    """Why two relaxed endpoints cannot bound a hop (None when they can), with the numbers.
+
+    They cannot when the hopping atom ends less than half a jump apart in the two
+    (one endpoint relaxed into the other) or when an atom that does not hop differs by
+    more than ``RECONSTRUCTION_TOLERANCE`` (the two are different reconstructions).
+    """
+    moved = hop_distance(initial, final, moving_index)
+    mismatch = endpoint_mismatch(initial, final, moving_index)
+    numbers = {"hop_distance": moved, "endpoint_mismatch": mismatch}
+    if endpoints_collapsed(moved, jump_length):
+        return (
+            f"the endpoints relaxed into one state (hopping atom {moved:.2f} A apart, "
+            f"jump {jump_length:.2f} A)"
+        ), numbers
+    if mismatch is not None and mismatch > RECONSTRUCTION_TOLERANCE:
+        return (
+            f"the endpoints are two reconstructions (an atom that does not hop differs by "
+            f"{mismatch:.2f} A)"
+        ), numbers
+    return None, numbers
+
+
+@job
+def candidate_gate(
+    initial: CalculationResult,
+    final: CalculationResult,
+    maker: MigrationHopMaker,
+    description: HopDescription,
+    alternatives: list[HopCandidate],
+    rejected: list[dict],
+) -> Response:
+    """Run the band of two relaxed endpoints, or try the next site pair of the hop.
+
+    When the endpoints are not two distinct minima of one structure
+    (:func:`endpoint_problem`) and another candidate is left, this job is replaced by that
+    candidate's flow (its endpoints, and this check again); the rejected pair is recorded
+    in the document's ``metadata["rejected_candidates"]``. Otherwise (also when no
+    candidate is left: the document then flags the band) it is replaced by the NEB and
+    the analysis.
+    """
+    reason, numbers = endpoint_problem(
+        initial.structure, final.structure, description.moving_index, description.jump_length
+    )
+    if reason is not None and alternatives:
+        record = {
+            "vacancy_site": description.metadata.get("vacancy_site"),
+            "hop_site": description.metadata.get("hop_site"),
+            "candidate": description.metadata.get("candidate"),
+            "reason": reason,
+            **numbers,
+        }
+        _emit(
+            "started",
+            description.hop,
+            "%s: site pair %s rejected (%s); trying the next one",
+            description.hop,
+            (record["vacancy_site"], record["hop_site"]),
+            reason,
+        )
+        return Response(replace=maker.make_with_alternatives(alternatives, [*rejected, record]))
+    return Response(replace=maker.make_band(initial, final, description))
 
 
 def saddle_tangent(neb: NebCalculation) -> list[list[float]]:
@@ -1324,6 +1458,15 @@ class MigrationStage(MSONModel):
         "of the hop (images 3-4 A away, 1.2 eV, max force 0.53 eV/A after 500 steps), FIRE "
         "converged the same band in 96 steps.",
     )
+    interface_candidates: int = Field(
+        6,
+        ge=1,
+        le=24,
+        description="Site pairs tried per interface hop: when the relaxed endpoints of one "
+        "are a single state (the vacancy is no minimum there and a neighbour fills it) or "
+        "two reconstructions, the next pair (same vacancy, next partner; then the next "
+        "vacancy site) is tried; the rejected pairs are listed in the document.",
+    )
     interface_radius: float | None = Field(
         6.0,
         description="Interface hops: atoms within this distance (A) of the vacant site or of "
@@ -1496,15 +1639,17 @@ def bulk_hops(a: float, section: MigrationStage) -> list[tuple[VacancyHop, HopDe
 
 def interface_hops(
     section: MigrationStage, host: DefectHost
-) -> list[tuple[VacancyHop, HopDescription]]:
+) -> list[list[tuple[VacancyHop, HopDescription]]]:
     """Build the layer-to-layer vacancy hops of the stage's interface systems.
 
     Every hop is built from ``host``, the relaxed pure interface that the layer-resolved
     vacancy energies use (:func:`~anodefree.structures.interface_hops.layer_hop`): the
     solute of an alloy system is substituted on its placement layer, and only the atoms
-    within ``section.interface_radius`` of the hop relax.
+    within ``section.interface_radius`` of the hop relax. Each hop comes as its list of
+    candidate site pairs (``section.interface_candidates`` at most), the first being the
+    one tried first.
     """
-    from anodefree.structures.interface_hops import layer_hop
+    from anodefree.structures.interface_hops import layer_hop, layer_hop_candidates
     from anodefree.structures.interface_systems import get_system
 
     hops = []
@@ -1513,19 +1658,30 @@ def interface_hops(
     solute_layer = placement if placement == "interior" else int(placement[1:])
     for name in section.interface_systems:
         spec = get_system(name)
+        solute_site = min(host.layer_sites(solute_layer)) if spec.solute else None
         for start, end in section.interface_hops:
-            hop = layer_hop(
-                host, start, end, solute=spec.solute, solute_layer=solute_layer,
-                radius=section.interface_radius, system=name,
+            n = len(
+                layer_hop_candidates(
+                    host, start, end, solute_site=solute_site,
+                    max_candidates=section.interface_candidates,
+                )
             )  # fmt: skip
-            description = describe_hop(
-                hop,
-                kind="interface",
-                system=name,
-                solute=spec.solute,
-                compute_frequencies=compute,
-            )
-            hops.append((hop, description))
+            candidates = []
+            for k in range(n):
+                hop = layer_hop(
+                    host, start, end, solute=spec.solute, solute_layer=solute_layer,
+                    radius=section.interface_radius, system=name, candidate=k,
+                    max_candidates=section.interface_candidates,
+                )  # fmt: skip
+                description = describe_hop(
+                    hop,
+                    kind="interface",
+                    system=name,
+                    solute=spec.solute,
+                    compute_frequencies=compute,
+                )
+                candidates.append((hop, description))
+            hops.append(candidates)
     return hops
 
 
@@ -1557,24 +1713,27 @@ def migration_hops(
     )
     flows, documents = [], []
     initial_endpoints: dict[str, Any] = {}
-    planned_hops = bulk_hops(a, section)
-    interface_maker = replace(maker, neb=section.interface_neb)
-    if section.interface_systems:
-        if interface_host is None:
-            msg = "the migration stage's interface hops need the relaxed interface host"
-            raise ConfigError(msg)
-        from anodefree.workflows.interface_defects import defect_host
-
-        planned_hops += interface_hops(section, defect_host(interface_host))
-    for hop, description in planned_hops:
-        chosen = interface_maker if description.kind == "interface" else maker
-        flow, start, _ = chosen.make_with_endpoints(
+    for hop, description in bulk_hops(a, section):
+        flow, start, _ = maker.make_with_endpoints(
             hop.initial, hop.final, description, fixed_indices=hop.fixed_indices
         )
         flows.append(flow)
         documents.append(flow.output)
         if description.kind in ("self", "exchange"):
             initial_endpoints[description.solute or "Li"] = start.output
+    if section.interface_systems:
+        if interface_host is None:
+            msg = "the migration stage's interface hops need the relaxed interface host"
+            raise ConfigError(msg)
+        from anodefree.workflows.interface_defects import defect_host
+
+        interface_maker = replace(maker, neb=section.interface_neb)
+        for candidates in interface_hops(section, defect_host(interface_host)):
+            flow = interface_maker.make_with_alternatives(
+                [HopCandidate.from_hop(hop, description) for hop, description in candidates]
+            )
+            flows.append(flow)
+            documents.append(flow.output)
     n = section.repetitions
     size = f"{n}x{n}x{n}"
     references: dict[str, Any] = {"perfect": None, "solute_cells": {}}

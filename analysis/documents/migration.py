@@ -576,7 +576,7 @@ class MigrationBarrierDocument(BaseModel):
             attempt_frequencies=[r for _, r in named],
             metadata=dict(metadata or {}),
             warnings=warnings,
-            notes=band_notes(neb),
+            notes=candidate_notes(metadata or {}) + band_notes(neb),
         )
 
 
@@ -650,6 +650,26 @@ def band_minima(
         if depth > tolerance:
             found.append((k, depth))
     return found
+
+
+def candidate_notes(metadata: dict[str, Any]) -> list[str]:
+    """Which site pair of an interface hop was used, and why earlier pairs were not."""
+    rejected = metadata.get("rejected_candidates") or []
+    if not rejected:
+        return []
+    notes = [
+        f"site pair {r['candidate'] + 1} (vacancy on host site {r['vacancy_site']}, atom from "
+        f"site {r['hop_site']}) rejected: {r['reason']}"
+        for r in rejected
+        if r.get("candidate") is not None
+    ]
+    candidate, n = metadata.get("candidate"), metadata.get("n_candidates")
+    if candidate is not None:
+        notes.append(
+            f"built from site pair {candidate + 1} of {n} (vacancy on host site "
+            f"{metadata.get('vacancy_site')}, atom from site {metadata.get('hop_site')})"
+        )
+    return notes
 
 
 def band_notes(neb: NebCalculation) -> list[str]:
