@@ -206,6 +206,24 @@ def test_interlayer_barriers_of_unusable_bands_are_left_out(stored):
     assert [(b.from_layer, b.to_layer) for b in interlayer] == [(1, 2)]
     assert interlayer[0].forward.value == pytest.approx(0.1)
     assert any("L2 -> L3 left out" in n and "2.50 A" in n for n in export.notes)
+    # with an L2 energy in the profile, the kept hop's reaction energy is set beside the
+    # layer-energy difference the model uses for its end states
+    assert not any(": reaction energy" in n for n in export.notes)
+    defects = sources.defects.document
+    first = next(e for e in defects.vacancy_profile if e.layer == 1)
+    second = first.model_copy(
+        update={"layer": 2, "formation_energy": first.formation_energy + 0.05}
+    )
+    sources.defects = dataclasses.replace(
+        sources.defects,
+        document=defects.model_copy(update={"vacancy_profile": [*defects.vacancy_profile, second]}),
+    )
+    export = kmc_export_from_sources(sources)
+    expected = (
+        f"L1 -> L2: reaction energy {kept.document.reaction_energy:+.4f} eV vs "
+        f"E_f(L2) - E_f(L1) = +0.0500 eV"
+    )
+    assert any(expected in n for n in export.notes)
     assert any("not the interface-defect host" in n for n in export.notes)
     # hops built in the defect host (their metadata name its supercell) are described so
     for item in (kept, dropped):

@@ -516,9 +516,13 @@ def _frequency(
 
 
 def _interlayer_barriers(
-    b: _Builder, by_kind: dict[tuple, StoredDocument], pure: str
+    b: _Builder, by_kind: dict[tuple, StoredDocument], pure: str, layers: dict[int, float]
 ) -> list[dict[str, Any]]:
-    """Forward/reverse barriers of the usable interface hops; the others are named."""
+    """Forward/reverse barriers of the usable interface hops; the others are named.
+
+    ``layers`` (E_f by layer of the export) gives each kept hop a note comparing its own
+    reaction energy with the layer-energy difference the model uses for its end states.
+    """
     out = []
     for key, item in sorted(
         ((k, v) for k, v in by_kind.items() if k[0] == "interface"), key=lambda kv: kv[0][1:]
@@ -539,6 +543,15 @@ def _interlayer_barriers(
             )
             continue
         text = f"{hop.hop} (pure {pure} interface cell)"
+        if start in layers and end in layers:
+            difference = layers[end] - layers[start]
+            gap = 1000 * (hop.reaction_energy - difference)
+            b.notes.append(
+                f"barriers.interlayer: {hop.hop}: reaction energy {hop.reaction_energy:+.4f} "
+                f"eV vs E_f(L{end}) - E_f(L{start}) = {difference:+.4f} eV of the layer "
+                f"profile, used for the end states ({gap:+.1f} meV: the hop's site pair vs "
+                "each layer's lowest site)"
+            )
         out.append(
             {
                 "from_layer": start,
@@ -614,7 +627,11 @@ def _barrier_fields(b: _Builder, payload: dict[str, Any]) -> None:  # noqa: C901
                 ),
             )
     pure = pure_system(b.sources.system)
-    barriers["interlayer"] = _interlayer_barriers(b, by_kind, pure)
+    layers = {
+        int(entry["layer"]): float(entry["value"])
+        for entry in payload.get("vacancy", {}).get("formation_by_layer", [])
+    }
+    barriers["interlayer"] = _interlayer_barriers(b, by_kind, pure, layers)
     if barriers["interlayer"]:
         if solute is not None:
             b.notes.append(
