@@ -1649,7 +1649,7 @@ def interface_hops(
     candidate site pairs (``section.interface_candidates`` at most), the first being the
     one tried first.
     """
-    from anodefree.structures.interface_hops import layer_hop, layer_hop_candidates
+    from anodefree.structures.interface_hops import layer_hop
     from anodefree.structures.interface_systems import get_system
 
     hops = []
@@ -1658,29 +1658,32 @@ def interface_hops(
     solute_layer = placement if placement == "interior" else int(placement[1:])
     for name in section.interface_systems:
         spec = get_system(name)
-        solute_site = min(host.layer_sites(solute_layer)) if spec.solute else None
+        options = {
+            "solute": spec.solute,
+            "solute_layer": solute_layer,
+            "radius": section.interface_radius,
+            "system": name,
+            "max_candidates": section.interface_candidates,
+        }
         for start, end in section.interface_hops:
-            n = len(
-                layer_hop_candidates(
-                    host, start, end, solute_site=solute_site,
-                    max_candidates=section.interface_candidates,
-                )
-            )  # fmt: skip
-            candidates = []
-            for k in range(n):
-                hop = layer_hop(
-                    host, start, end, solute=spec.solute, solute_layer=solute_layer,
-                    radius=section.interface_radius, system=name, candidate=k,
-                    max_candidates=section.interface_candidates,
-                )  # fmt: skip
-                description = describe_hop(
+            first = layer_hop(host, start, end, **options)
+            pairs = [first] + [
+                layer_hop(host, start, end, candidate=k, **options)
+                for k in range(1, first.metadata["n_candidates"])
+            ]
+            candidates = [
+                (
                     hop,
-                    kind="interface",
-                    system=name,
-                    solute=spec.solute,
-                    compute_frequencies=compute,
+                    describe_hop(
+                        hop,
+                        kind="interface",
+                        system=name,
+                        solute=spec.solute,
+                        compute_frequencies=compute,
+                    ),
                 )
-                candidates.append((hop, description))
+                for hop in pairs
+            ]
             hops.append(candidates)
     return hops
 
