@@ -3,7 +3,8 @@
 =========  ====================================================================
 backend    what it is
 =========  ====================================================================
-embedded   maggma ``MontyStore`` (montydb on SQLite) under a data folder
+embedded   :class:`~anodefree.workflows.embedded_store.IndexedMontyStore` (maggma's
+           ``MontyStore``, montydb on SQLite, with indexed lookups) under a data folder
 mongodb    MongoDB through :class:`SecretMongoStore` (URI from the environment or
            the settings file, never serialised or logged)
 memory     maggma ``MemoryStore`` (tests)
