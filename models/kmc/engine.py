@@ -299,12 +299,16 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                 r -= strip_rate
                 # Descend the sum tree; a rounding miss that lands on an empty leaf draws again.
                 while True:
+                    # Branch-free descent (the comparisons are unpredictable): go right
+                    # by adding the comparison result; r - 0.0 == r, so the arithmetic
+                    # is that of the branching form.
                     node = 1
                     while node < leaf0:
                         node <<= 1
-                        if r >= tree[node]:
-                            r -= tree[node]
-                            node += 1
+                        left = tree[node]
+                        right = 1 if r >= left else 0
+                        r -= left * right
+                        node += right
                     if tree[node] > 0.0:
                         break
                     u3, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
@@ -586,13 +590,17 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                 n_upd += 1
                 apos[y] = -1
                 istate[I_NACT] = last
+            # Each parent is the sum of its two children. The running sum is carried in a
+            # register (a + b == b + a exactly), so no level waits for the store of the one
+            # below it.
             for w in range(n_upd):
                 node = leaf0 + upd_slot[w]
-                tree[node] = upd_val[w]
-                node >>= 1
-                while node >= 1:
-                    tree[node] = tree[2 * node] + tree[2 * node + 1]
+                val = upd_val[w]
+                tree[node] = val
+                while node > 1:
+                    val += tree[node ^ 1]
                     node >>= 1
+                    tree[node] = val
         if rebuild:
             status = istate[I_NACT]
             break
