@@ -162,6 +162,15 @@ def uniform_draws(state: np.ndarray, n: int) -> np.ndarray:
 
 MODE_RUN, MODE_FORCED, MODE_REBUILD = 0, 1, 2
 
+OUTSIDE = -(1 << 40)
+"""Offset-table entry of a neighbour outside the slab (the dummy wall site stands for it)."""
+
+
+@nb.njit(inline="always")
+def _shifted(x: int, offset: int, dummy: int) -> int:
+    """Return the site at ``offset`` from ``x``, or the dummy for :data:`OUTSIDE`."""
+    return dummy if offset == OUTSIDE else x + offset
+
 
 # The kernel is one function on purpose: numba increments and decrements the reference count
 # of every array handed to a helper function (an atomic operation), which cost three quarters
@@ -189,8 +198,8 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
     3 vacancy emission, 4 stripping) or the number of active sites (MODE_REBUILD; -1 when
     the event list is too small).
     """
-    (nbr1, shell_nbr, shell_of_slot, reach_nbr, layer, cls, shell_off, reach_off, gint,
-     hop_vectors, kra_boundary, reach_adj0, reach_adjx) = geo  # fmt: skip
+    (nbr_off, shell_of_slot, layer, cls, shell_off, reach_off, gint, hop_vectors,
+     kra_boundary, reach_adj0, reach_adjx) = geo  # fmt: skip
     phi, psi, vv, sv, par, has_solute, rc_key, rc_val = ener
     (occ, nsol1, apos, act, arates, tree, contact, cpos, stamp, nvl, acc, tl, disp, scratch,
      istate, nvac1) = st  # fmt: skip
@@ -214,8 +223,8 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
     leaf0 = tree.shape[0] // 2
     dummy = occ.shape[0] - 1
     n_sites = dummy
-    n_shell = shell_nbr.shape[1]
-    n_reach = reach_nbr.shape[1]
+    n_shell = shell_off.shape[1]
+    n_reach = reach_off.shape[1]
     margin = 2 * (n_reach + 1) * 9 + 4
     pend = np.empty(margin, np.int64)
     t = fstate[0]
@@ -325,7 +334,7 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                 x = act[k]
         if x >= 0:
             # A hop-type event (site x, slot d): decode it into occupancy changes.
-            u = nbr1[x, d]
+            u = _shifted(x, nbr_off[cls[x], d], dummy)
             if occ[x] == VAC:
                 species = occ[u]
                 if species == SINK:
@@ -380,20 +389,20 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                     tl[lx] = t
                     nvl[lx] += isign
                     for dd in range(8):
-                        nvac1[nbr1[x, dd]] += isign
+                        nvac1[_shifted(x, nbr_off[cx, dd], dummy)] += isign
                     for kk in range(n_shell):
-                        y = x + shell_off[cx, kk] if cx >= 0 else shell_nbr[x, kk]
+                        y = _shifted(x, shell_off[cx, kk], dummy)
                         var = 0 if deep else (1 if (lx == 0 or layer[y] == 0) else 0)
                         phi[y] += isign * vv[var, shell_of_slot[kk]]
                         if has_solute:
                             psi[y] += isign * sv[var, shell_of_slot[kk]]
                 elif sp == SOL:
                     for kk in range(n_shell):
-                        y = x + shell_off[cx, kk] if cx >= 0 else shell_nbr[x, kk]
+                        y = _shifted(x, shell_off[cx, kk], dummy)
                         var = 0 if deep else (1 if (lx == 0 or layer[y] == 0) else 0)
                         phi[y] += isign * sv[var, shell_of_slot[kk]]
                     for dd in range(8):
-                        nsol1[nbr1[x, dd]] += isign
+                        nsol1[_shifted(x, nbr_off[cx, dd], dummy)] += isign
                 elif sp == LI and lx == 0:
                     if phase == 0:
                         kc = cpos[x]
@@ -437,23 +446,21 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                 cx = cls[xc]
                 now_vac = occ[chg_site[0]] == VAC  # the vacancy after the event, if any
                 for e in range(-1, n_reach):
-                    if e < 0:
-                        y = xc
-                    elif cx >= 0:
-                        y = xc + reach_off[cx, e]
-                    else:
-                        y = reach_nbr[xc, e]
+                    y = xc if e < 0 else _shifted(xc, reach_off[cx, e], dummy)
                     if y == dummy:
                         continue
                     o = occ[y]
-                    if (
+                    # Branch-free append (the tests are unpredictable); a site enters the
+                    # list once per event (stamp), in the order of its first mention.
+                    take = (
                         o == VAC
                         or (y >= sa_lo and y < sa_hi)
                         or y == chg_site[0]
                         or (n_chg == 2 and y == chg_site[1])
-                    ):
-                        pend[n_pend] = y
-                        n_pend += 1
+                    ) and stamp[y] != sid
+                    stamp[y] = sid if take else stamp[y]
+                    pend[n_pend] = y
+                    n_pend += take
                     nv = nvac1[y]
                     if y < sink_zone and nv == 0:
                         continue
@@ -464,26 +471,21 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                     if n_chg == 2 and c == 0:
                         known = 1 if (e >= 0 and reach_adj0[e]) else 0
                     elif n_chg == 2:
-                        known = 1 if (e < 0 or (cx >= 0 and reach_adjx[cx, d, e])) else 0
+                        known = 1 if (e < 0 or reach_adjx[cx, d, e]) else 0
                     else:
                         known = 1 if (now_vac and e >= 0 and reach_adj0[e]) else 0
                     if y < sink_zone and nv <= known:
                         continue
+                    cy = cls[y]
                     for dd in range(8):
-                        v = nbr1[y, dd]
-                        ov = occ[v]
-                        if ov == VAC or (v >= sa_lo and v < sa_hi):
-                            pend[n_pend] = v
-                            n_pend += 1
+                        v = _shifted(y, nbr_off[cy, dd], dummy)
+                        take = (occ[v] == VAC or (v >= sa_lo and v < sa_hi)) and stamp[v] != sid
+                        stamp[v] = sid if take else stamp[v]
+                        pend[n_pend] = v
+                        n_pend += take
         n_loop = n_sites if rebuild else n_pend
         for q in range(n_loop):
-            if rebuild:
-                y = q
-            else:
-                y = pend[q]
-                if stamp[y] == sid:
-                    continue
-                stamp[y] = sid
+            y = q if rebuild else pend[q]
             o = occ[y]
             total = 0.0
             if o == VAC or (o == LI and y >= sa_lo and y < sa_hi):
@@ -495,8 +497,9 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                 last_code = -1
                 last_dq = 0
                 last_r = 0.0
+                cy = cls[y]
                 for dd in range(8):
-                    u = nbr1[y, dd]
+                    u = _shifted(y, nbr_off[cy, dd], dummy)
                     ou = occ[u]
                     r = 0.0
                     li_like = False
@@ -617,52 +620,77 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
     return kind if mode == MODE_FORCED else status
 
 
+def _relative(table: np.ndarray, n: int) -> np.ndarray:
+    """Neighbour table rows of the n sites as index offsets, :data:`OUTSIDE` for the dummy."""
+    rel = table[:n].astype(np.int64) - np.arange(n)[:, None]
+    rel[table[:n] == n] = OUTSIDE
+    return rel
+
+
+def _row_classes(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact grouping of identical integer rows: (index of one row per group, group of each).
+
+    Rows are hashed to one integer first (fast); the grouping is then checked row by row
+    against each group's representative, and redone exactly on a hash collision.
+    """
+    weights = np.random.default_rng(0).integers(1, 2**62, size=rows.shape[1], dtype=np.int64)
+    with np.errstate(over="ignore"):
+        hashes = (rows * weights).sum(axis=1)
+    _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    if not np.array_equal(rows, rows[first][inverse]):
+        _, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+        inverse = inverse.reshape(-1)
+    return first, inverse
+
+
 def _offset_classes(
     lattice: SlabLattice, shell_nbr: np.ndarray, reach_nbr: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Constant index offsets of the neighbour lists, for sites away from every boundary.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Group the sites by their neighbour offsets, so the kernel reads no per-site table.
 
-    Sites are numbered layer by layer, so away from the in-plane wrap and the top and bottom
-    of the slab the neighbour at a given lattice vector sits at a fixed index offset that
-    depends only on the site's position in the stacking motif (its class). The kernel uses
-    these offsets instead of reading the per-site tables, which saves memory traffic.
+    Sites are numbered layer by layer, so the neighbour at a given lattice vector sits at an
+    index offset that depends only on the site's position in the stacking motif, on whether
+    it lies on an in-plane wrap, and on its distance from the top and bottom of the slab.
+    Sites with identical offset rows (first neighbours, field shells, reach shells; a
+    neighbour outside the slab as :data:`OUTSIDE`) whose hop targets are alike in the same
+    sense form one class (a slab has a few dozen), so that one class also shares which reach
+    sites are first neighbours of each hop target. The kernel then reads one small integer
+    per site and class tables that stay in the L1 cache, instead of three neighbour rows per
+    site (tens of MB for a slab of 10^5 sites).
 
     Returns
     -------
-    tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray, numpy.ndarray]
-        Per-site class (-1: read the tables), field-shell offsets (n_classes, n_field),
+    tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray, numpy.ndarray, numpy.ndarray]
+        Per-site class (int16, n_sites + 1; the dummy gets class 0 and is never looked up),
+        first-neighbour offsets (n_classes, 8), field-shell offsets (n_classes, n_field),
         reach-shell offsets (n_classes, n_reach), and whether reach slot k of a site is a
         first neighbour of the site one hop away along slot d (n_classes, 8, n_reach).
     """
     n = lattice.n_sites
-    index = np.arange(n)
-    m = lattice.sites_per_layer // (lattice.nx * lattice.ny)
-    site_class = (lattice.layer[:n] % 2) * m + index % m
-    n_classes = 2 * m
-    shell_off = np.zeros((n_classes, shell_nbr.shape[1]), dtype=np.int64)
-    reach_off = np.zeros((n_classes, reach_nbr.shape[1]), dtype=np.int64)
-    adjacent = np.zeros((n_classes, 8, reach_nbr.shape[1]), dtype=np.bool_)
-    cls = np.full(n + 1, -1, dtype=np.int8)
-    nx, ny = lattice.nx, lattice.ny
-    for c in range(n_classes):
-        # The reference site sits in the middle of the slab in all three directions.
-        parity, s = divmod(c, m)
-        layer = lattice.n_layers // 2 - (lattice.n_layers // 2) % 2 + parity
-        reference = ((layer * ny + ny // 2) * nx + nx // 2) * m + s
-        candidates = np.flatnonzero(site_class == c)
-        shell_off[c] = shell_nbr[reference].astype(np.int64) - reference
-        reach_off[c] = reach_nbr[reference].astype(np.int64) - reference
-        same = (shell_nbr[candidates] - candidates[:, None] == shell_off[c]).all(axis=1)
-        same &= (reach_nbr[candidates] - candidates[:, None] == reach_off[c]).all(axis=1)
-        # Interior sites: their first neighbours are interior-like too (offset check).
-        same &= (
-            lattice.nbr1[candidates] - candidates[:, None] == lattice.nbr1[reference] - reference
-        ).all(axis=1)
-        cls[candidates[same]] = c
-        for d in range(8):
-            hop = lattice.nbr1[reference, d]
-            adjacent[c, d] = np.isin(reach_nbr[reference], lattice.nbr1[hop])
-    return cls, shell_off, reach_off, adjacent
+    nbr1 = lattice.nbr1
+    first = _relative(nbr1, n)
+    field = _relative(shell_nbr, n)
+    reach = _relative(reach_nbr, n)
+    _, offset_class = _row_classes(np.concatenate([first, field, reach], axis=1))
+    # The dummy as a hop target gets its own label.
+    target_class = np.append(offset_class, -1)[nbr1[:n]]
+    representative, inverse = _row_classes(np.column_stack([offset_class, target_class]))
+    if representative.shape[0] > np.iinfo(np.int16).max:
+        msg = f"{representative.shape[0]} neighbour-offset classes exceed the int16 class index"
+        raise ValueError(msg)
+    hop_neighbours = nbr1[nbr1[representative]]  # (n_classes, 8, 8)
+    targets = reach_nbr[representative]  # (n_classes, n_reach)
+    adjacent = (targets[:, None, :, None] == hop_neighbours[:, :, None, :]).any(-1)
+    cls = np.zeros(n + 1, dtype=np.int16)
+    cls[:n] = inverse
+    return (
+        cls,
+        np.ascontiguousarray(first[representative]),
+        np.ascontiguousarray(field[representative]),
+        np.ascontiguousarray(reach[representative]),
+        np.ascontiguousarray(adjacent),
+    )
 
 
 @dataclass
@@ -803,15 +831,15 @@ class KmcEngine:
         gint[5] = n_l - 1 - reach_dl if lattice.periodic_z else n_l - 1
         # Neighbours of sites of these layers may be Li atoms next to the reservoir.
         gint[6] = lattice.layer_sites(n_l - 3)[0] if sink else n + 1
-        cls, shell_off, reach_off, reach_adjx = _offset_classes(lattice, shell_nbr, reach_nbr)
+        cls, nbr_off, shell_off, reach_off, reach_adjx = _offset_classes(
+            lattice, shell_nbr, reach_nbr
+        )
         kra_boundary = np.full(lattice.n_layers, -1.0)
         finite = np.isfinite(tables.kra_interlayer)
         kra_boundary[: len(finite)][finite] = tables.kra_interlayer[finite]
         return (
-            lattice.nbr1,
-            shell_nbr,
+            nbr_off,
             shell_of_slot,
-            reach_nbr,
             lattice.layer.astype(np.int16),
             cls,
             shell_off,
@@ -826,7 +854,7 @@ class KmcEngine:
     def _allocate_events(self, capacity: int) -> None:
         """(Re)allocate the event list and sum tree for ``capacity`` active sites."""
         # Never more than every site plus the safety margin the kernel keeps free.
-        margin = 2 * (self._geo[3].shape[1] + 1) * 9 + 4
+        margin = 2 * (self._geo[5].shape[1] + 1) * 9 + 4
         ceiling = 1 << math.ceil(math.log2(self.n_sites + margin + 8))
         size = 64
         while size < capacity:
@@ -974,7 +1002,7 @@ class KmcEngine:
         elif self.site_rates(site)[slot] <= 0.0:
             msg = f"event (site {site}, slot {slot}) has zero rate"
             raise ValueError(msg)
-        margin = 2 * (self._geo[3].shape[1] + 1) * 9 + 4
+        margin = 2 * (self._geo[5].shape[1] + 1) * 9 + 4
         if int(self._istate[I_NACT]) + margin > self._tree.shape[0] // 2:
             self._allocate_events(2 * self._tree.shape[0])
         return self._call(MODE_FORCED, forced_site=site, forced_slot=slot)
