@@ -199,10 +199,10 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
     the event list is too small).
     """
     (nbr_off, shell_of_slot, layer, cls, shell_off, reach_off, gint, hop_vectors,
-     kra_boundary, reach_adj0, reach_adjx) = geo  # fmt: skip
+     kra_boundary, reach_adj0, reach_adjx, back_slot) = geo  # fmt: skip
     phi, psi, vv, sv, par, has_solute, rc_key, rc_val = ener
     (occ, nsol1, apos, act, arates, tree, contact, cpos, stamp, nvl, acc, tl, disp, scratch,
-     istate, nvac1) = st  # fmt: skip
+     istate, nvac1, pmask) = st  # fmt: skip
     ef_layer, eseg_layer = base
     # Sites next to the reservoir form one index range (sites are numbered layer by layer).
     sa_lo, sa_hi = gint[0], gint[1]
@@ -452,13 +452,16 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                     o = occ[y]
                     # Branch-free append (the tests are unpredictable); a site enters the
                     # list once per event (stamp), in the order of its first mention.
-                    take = (
+                    # A site of F gets all eight slots recomputed (mask 255).
+                    cond = (
                         o == VAC
                         or (y >= sa_lo and y < sa_hi)
                         or y == chg_site[0]
                         or (n_chg == 2 and y == chg_site[1])
-                    ) and stamp[y] != sid
+                    )
+                    take = cond and stamp[y] != sid
                     stamp[y] = sid if take else stamp[y]
+                    pmask[y] = 255 if cond else pmask[y]
                     pend[n_pend] = y
                     n_pend += take
                     nv = nvac1[y]
@@ -476,10 +479,16 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                         known = 1 if (now_vac and e >= 0 and reach_adj0[e]) else 0
                     if y < sink_zone and nv <= known:
                         continue
+                    # A neighbour v of y outside F: only its slot pointing back to y can
+                    # have changed; the slots to recompute are collected in pmask[v].
                     cy = cls[y]
                     for dd in range(8):
                         v = _shifted(y, nbr_off[cy, dd], dummy)
-                        take = (occ[v] == VAC or (v >= sa_lo and v < sa_hi)) and stamp[v] != sid
+                        cond = occ[v] == VAC or (v >= sa_lo and v < sa_hi)
+                        fresh = stamp[v] != sid
+                        mv = (0 if fresh else pmask[v]) | back_slot[dd]
+                        pmask[v] = mv if cond else pmask[v]
+                        take = cond and fresh
                         stamp[v] = sid if take else stamp[v]
                         pend[n_pend] = v
                         n_pend += take
@@ -488,6 +497,9 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
             y = q if rebuild else pend[q]
             o = occ[y]
             total = 0.0
+            k = apos[y]
+            # Slots to recompute; the others keep their rates (an active site only).
+            m = 255 if (rebuild or k < 0) else pmask[y]
             if o == VAC or (o == LI and y >= sa_lo and y < sa_hi):
                 fy = phi[y]
                 ly = layer[y]
@@ -499,6 +511,11 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                 last_r = 0.0
                 cy = cls[y]
                 for dd in range(8):
+                    if not (m >> dd) & 1:
+                        r = arates[k, dd]
+                        scratch[dd] = r
+                        total += r
+                        continue
                     u = _shifted(y, nbr_off[cy, dd], dummy)
                     ou = occ[u]
                     r = 0.0
@@ -560,7 +577,6 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                             last_code, last_dq, last_r = code, dq, r
                     scratch[dd] = r
                     total += r
-            k = apos[y]
             n_upd = 0
             if total > 0.0:
                 if k < 0:
@@ -618,6 +634,18 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
     fstate[0] = t
     rng[0], rng[1], rng[2], rng[3] = s0, s1, s2, s3
     return kind if mode == MODE_FORCED else status
+
+
+def _back_slot_bits(hop_vectors: np.ndarray) -> np.ndarray:
+    """For each hop slot d, the mask bit of the slot that points back (vector -v_d)."""
+    back = np.zeros(len(hop_vectors), dtype=np.int64)
+    for d, vector in enumerate(hop_vectors):
+        match = np.flatnonzero(np.abs(hop_vectors + vector).max(axis=1) < 1e-6)
+        if len(match) != 1:
+            msg = f"hop vector {vector} has no unique opposite"
+            raise ValueError(msg)
+        back[d] = 1 << int(match[0])
+    return back
 
 
 def _relative(table: np.ndarray, n: int) -> np.ndarray:
@@ -769,6 +797,7 @@ class KmcEngine:
         self.occ[n] = WALL
         self._nsol1 = np.zeros(n + 1, dtype=np.int16)
         self._nvac1 = np.zeros(n + 1, dtype=np.int8)
+        self._pmask = np.zeros(n + 1, dtype=np.uint8)
         self._apos = np.full(n + 1, -1, dtype=np.int32)
         self._act = np.zeros(n + 1, dtype=np.int32)
         self._contact = np.zeros(lattice.sites_per_layer, dtype=np.int32)
@@ -849,6 +878,7 @@ class KmcEngine:
             kra_boundary,
             reach_adj0,
             reach_adjx,
+            _back_slot_bits(lattice.hop_vectors),
         )
 
     def _allocate_events(self, capacity: int) -> None:
@@ -886,6 +916,7 @@ class KmcEngine:
             self._scratch,
             self._istate,
             self._nvac1,
+            self._pmask,
         )
 
     # ------------------------------------------------------------------ state
