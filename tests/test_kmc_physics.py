@@ -455,7 +455,10 @@ def test_offset_classes_reproduce_every_sites_neighbour_tables(facet, nx, ny, n_
     n = lattice.n_sites
     reach = lattice.shell_nbr
     field = reach[:, lattice.shell_of_slot < 2]
-    cls, first, field_off, reach_off, adjacent = _offset_classes(lattice, field, reach)
+    layer_of = lattice.layer[:n, None] + np.zeros((1, 3), dtype=np.int64)
+    cls, first, field_off, reach_off, adjacent, attrs = _offset_classes(
+        lattice, field, reach, layer_of
+    )
     assert first.shape[0] <= n
     sites = np.arange(n)
 
@@ -469,3 +472,4 @@ def test_offset_classes_reproduce_every_sites_neighbour_tables(facet, nx, ny, n_
     nbr1 = lattice.nbr1
     expected = (reach[:n][:, None, :, None] == nbr1[nbr1[:n]][:, :, None, :]).any(-1)
     assert np.array_equal(adjacent[cls[:n]], expected)
+    assert np.array_equal(attrs[cls[:n]], layer_of)

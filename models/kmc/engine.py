@@ -198,9 +198,9 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
     3 vacancy emission, 4 stripping) or the number of active sites (MODE_REBUILD; -1 when
     the event list is too small).
     """
-    (nbr_off, shell_of_slot, layer, cls, shell_off, reach_off, gint, hop_vectors,
-     kra_boundary, reach_adj0, reach_adjx, back_slot) = geo  # fmt: skip
-    phi, psi, vv, sv, par, has_solute, rc_key, rc_val = ener
+    (nbr_off, layer, cls, shell_off, reach_off, gint, hop_vectors, reach_adj0, reach_adjx,
+     back_slot, field_vv, field_sv, slot_vv, slot_sv, slot_kra, slot_code) = geo  # fmt: skip
+    phi, psi, par, has_solute, rc_key, rc_val = ener
     (occ, nsol1, apos, act, arates, tree, contact, cpos, stamp, nvl, acc, tl, disp, scratch,
      istate, nvac1, pmask) = st  # fmt: skip
     ef_layer, eseg_layer = base
@@ -208,8 +208,7 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
     sa_lo, sa_hi = gint[0], gint[1]
     # Layers whose hops need neither layer-specific barriers nor interface pair energies,
     # and layers whose interaction shells cannot reach L1: there the layer loads are skipped.
-    plain_lo, plain_hi, field_lo, field_hi = gint[2], gint[3], gint[4], gint[5]
-    sink_zone = gint[6]  # from this site index on, neighbours may be Li next to the reservoir
+    sink_zone = gint[2]  # from this site index on, neighbours may be Li next to the reservoir
     inv_kT, nu_li, nu_sol, kra_bulk, kra_near, kra_sol = (
         par[0],
         par[1],
@@ -380,7 +379,6 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                 new = chg_new[c]
             lx = layer[x]
             cx = cls[x]
-            deep = lx >= field_lo and lx <= field_hi
             for phase in range(2):
                 sp = old if phase == 0 else new
                 isign = -1 if phase == 0 else 1
@@ -390,17 +388,7 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                     nvl[lx] += isign
                     for dd in range(8):
                         nvac1[_shifted(x, nbr_off[cx, dd], dummy)] += isign
-                    for kk in range(n_shell):
-                        y = _shifted(x, shell_off[cx, kk], dummy)
-                        var = 0 if deep else (1 if (lx == 0 or layer[y] == 0) else 0)
-                        phi[y] += isign * vv[var, shell_of_slot[kk]]
-                        if has_solute:
-                            psi[y] += isign * sv[var, shell_of_slot[kk]]
                 elif sp == SOL:
-                    for kk in range(n_shell):
-                        y = _shifted(x, shell_off[cx, kk], dummy)
-                        var = 0 if deep else (1 if (lx == 0 or layer[y] == 0) else 0)
-                        phi[y] += isign * sv[var, shell_of_slot[kk]]
                     for dd in range(8):
                         nsol1[_shifted(x, nbr_off[cx, dd], dummy)] += isign
                 elif sp == LI and lx == 0:
@@ -418,6 +406,17 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                         istate[I_CONTACT] = kc + 1
                 if phase == 0:
                     occ[x] = new
+            # Fields: a vacancy shifts phi by V_vv and psi by V_sv around it, a solute shifts
+            # phi by V_sv; the pair energies of the site's class already carry the
+            # interface variant of each slot. Integer sums: exact in any order.
+            dv = (1 if new == VAC else 0) - (1 if old == VAC else 0)
+            ds = (1 if new == SOL else 0) - (1 if old == SOL else 0)
+            if dv != 0 or ds != 0:
+                for kk in range(n_shell):
+                    y = _shifted(x, shell_off[cx, kk], dummy)
+                    phi[y] += dv * field_vv[cx, kk] + ds * field_sv[cx, kk]
+                    if has_solute:
+                        psi[y] += dv * field_sv[cx, kk]
         if transfer:
             # The vacancy moved x -> u: hand its event slot over to u.
             u = chg_site[0]
@@ -502,8 +501,6 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
             m = 255 if (rebuild or k < 0) else pmask[y]
             if o == VAC or (o == LI and y >= sa_lo and y < sa_hi):
                 fy = phi[y]
-                ly = layer[y]
-                plain = ly >= plain_lo and ly <= plain_hi
                 # Neighbouring slots often share barrier and energy change (a vacancy in
                 # plain bulk: all eight); the exponential is then reused, exactly.
                 last_code = -1
@@ -525,16 +522,15 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                     code = 0
                     kra = 0.0
                     nu = nu_li
-                    lu = ly if plain else layer[u]
-                    var = 0 if plain else (1 if (ly == 0 or lu == 0) else 0)
                     if o == VAC:
                         if ou == SOL:
-                            dq = psi[y] - psi[u] + phi[u] - fy - vv[var, 0] + 2 * sv[var, 0]
+                            dq = psi[y] - psi[u] + phi[u] - fy - slot_vv[cy, dd]
+                            dq += 2 * slot_sv[cy, dd]
                             kra = kra_sol
                             nu = nu_sol
                             valid = True
                         elif ou == LI:
-                            dq = phi[u] - fy - vv[var, 0]
+                            dq = phi[u] - fy - slot_vv[cy, dd]
                             li_like = True
                         elif ou == SINK:
                             dq = -fy
@@ -543,11 +539,10 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                         dq = fy
                         li_like = True
                     if li_like:
-                        kra = -1.0
-                        if not plain and (lu - ly == 1 or ly - lu == 1):
-                            kra = kra_boundary[min(ly, lu)]
-                            code = 3 + min(ly, lu)
-                        if kra < 0.0:
+                        # Across a layer boundary with its own barrier: code 3 + upper layer.
+                        code = slot_code[cy, dd]
+                        kra = slot_kra[cy, dd]
+                        if code == 0:
                             kra = kra_bulk
                             code = 1
                             if has_solute and (nsol1[y] > 0 or nsol1[u] > 0):
@@ -673,8 +668,11 @@ def _row_classes(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _offset_classes(
-    lattice: SlabLattice, shell_nbr: np.ndarray, reach_nbr: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    lattice: SlabLattice,
+    shell_nbr: np.ndarray,
+    reach_nbr: np.ndarray,
+    attributes: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Group the sites by their neighbour offsets, so the kernel reads no per-site table.
 
     Sites are numbered layer by layer, so the neighbour at a given lattice vector sits at an
@@ -685,22 +683,26 @@ def _offset_classes(
     sense form one class (a slab has a few dozen), so that one class also shares which reach
     sites are first neighbours of each hop target. The kernel then reads one small integer
     per site and class tables that stay in the L1 cache, instead of three neighbour rows per
-    site (tens of MB for a slab of 10^5 sites).
+    site (tens of MB for a slab of 10^5 sites). Further per-site integer ``attributes``
+    (pair-energy variants, barrier kinds) also split classes, so that they too are per class.
 
     Returns
     -------
-    tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray, numpy.ndarray, numpy.ndarray]
+    tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray, numpy.ndarray, numpy.ndarray, numpy.ndarray]
         Per-site class (int16, n_sites + 1; the dummy gets class 0 and is never looked up),
         first-neighbour offsets (n_classes, 8), field-shell offsets (n_classes, n_field),
-        reach-shell offsets (n_classes, n_reach), and whether reach slot k of a site is a
-        first neighbour of the site one hop away along slot d (n_classes, 8, n_reach).
+        reach-shell offsets (n_classes, n_reach), whether reach slot k of a site is a
+        first neighbour of the site one hop away along slot d (n_classes, 8, n_reach), and
+        the attributes per class (n_classes, n_attributes).
     """
     n = lattice.n_sites
     nbr1 = lattice.nbr1
     first = _relative(nbr1, n)
     field = _relative(shell_nbr, n)
     reach = _relative(reach_nbr, n)
-    _, offset_class = _row_classes(np.concatenate([first, field, reach], axis=1))
+    if attributes is None:
+        attributes = np.zeros((n, 0), dtype=np.int64)
+    _, offset_class = _row_classes(np.concatenate([first, field, reach, attributes], axis=1))
     # The dummy as a hop target gets its own label.
     target_class = np.append(offset_class, -1)[nbr1[:n]]
     representative, inverse = _row_classes(np.column_stack([offset_class, target_class]))
@@ -718,6 +720,7 @@ def _offset_classes(
         np.ascontiguousarray(field[representative]),
         np.ascontiguousarray(reach[representative]),
         np.ascontiguousarray(adjacent),
+        np.ascontiguousarray(attributes[representative]),
     )
 
 
@@ -787,8 +790,6 @@ class KmcEngine:
         self._ener = (
             self._phi,
             self._psi,
-            quantize(tables.vv_pair),
-            quantize(tables.sv_pair),
             self._par,
             tables.has_solute,
             *self._rate_cache(),
@@ -827,64 +828,82 @@ class KmcEngine:
         return keys, np.zeros(1 << RATE_CACHE_BITS)
 
     def _geometry(self, lattice: SlabLattice, tables: KmcTables, *, sink: bool) -> tuple:
-        """Neighbour tables, offsets and barrier tables of the kernel."""
+        """Class offset tables, per-class pair energies and barriers, and index ranges."""
         n = lattice.n_sites
         # Only the shells that carry interactions enter the fields.
         n_shells = tables.n_shells
         shell_mask = lattice.shell_of_slot < n_shells
         shell_nbr = np.ascontiguousarray(lattice.shell_nbr[:, shell_mask])
-        shell_of_slot = np.ascontiguousarray(lattice.shell_of_slot[shell_mask])
+        shell_of_slot = lattice.shell_of_slot[shell_mask]
         # Energies (and solute neighbour counts) change up to this shell around a change.
         reach = max(n_shells, 1 if tables.has_solute else 0)
         reach_mask = lattice.shell_of_slot < reach
         reach_nbr = np.ascontiguousarray(lattice.shell_nbr[:, reach_mask])
         reach_adj0 = np.ascontiguousarray(lattice.shell_of_slot[reach_mask] == 0)
-        gint = np.zeros(7, dtype=np.int64)
-        if sink:
-            adjacent = lattice.layer_sites(lattice.n_layers - 2)
-            gint[:2] = (adjacent[0], adjacent[-1] + 1)
-        # Hops of a site in layers plain_lo..plain_hi only reach layers >= 1 whose boundaries
-        # carry no interlayer barrier; shells of a site in field_lo..field_hi never reach L1
-        # (nor wrap around a periodic z).
-        special = np.flatnonzero(np.isfinite(tables.kra_interlayer))
         n_l = lattice.n_layers
-        gint[2] = max(2, int(special.max()) + 2 if len(special) else 2)
-        gint[3] = n_l - 2
-        spacing = lattice.layer_spacing
-        reach_dl = (
-            int(np.abs(np.round(lattice.shell_vectors[:, 2] / spacing)).max())
-            if lattice.shell_vectors.shape[0]
-            else 0
-        )
-        gint[4] = reach_dl + 1
-        gint[5] = n_l - 1 - reach_dl if lattice.periodic_z else n_l - 1
-        # Neighbours of sites of these layers may be Li atoms next to the reservoir.
-        gint[6] = lattice.layer_sites(n_l - 3)[0] if sink else n + 1
-        cls, nbr_off, shell_off, reach_off, reach_adjx = _offset_classes(
-            lattice, shell_nbr, reach_nbr
-        )
-        kra_boundary = np.full(lattice.n_layers, -1.0)
+        gint = np.zeros(3, dtype=np.int64)
+        if sink:
+            adjacent = lattice.layer_sites(n_l - 2)
+            gint[:2] = (adjacent[0], adjacent[-1] + 1)
+        # Neighbours of sites from this index on may be Li atoms next to the reservoir.
+        gint[2] = lattice.layer_sites(n_l - 3)[0] if sink else n + 1
+
+        # Per site and slot: which pair-energy variant (0 bulk, 1 interface: either site in
+        # L1) a field shell or a hop uses, and the barrier kind of a hop across a layer
+        # boundary with its own barrier (code 3 + upper layer; 0: bulk or near solute,
+        # decided in the kernel). Sites of one class share all of them.
+        layer = lattice.layer
+        lx = layer[:n, None]
+        field_variant = ((lx == 0) | (layer[shell_nbr[:n]] == 0)).astype(np.int64)
+        nbr1 = lattice.nbr1[:n]
+        lu = layer[nbr1]
+        hop_variant = ((lx == 0) | (lu == 0)).astype(np.int64)
+        kra_boundary = np.full(n_l, -1.0)
         finite = np.isfinite(tables.kra_interlayer)
         kra_boundary[: len(finite)][finite] = tables.kra_interlayer[finite]
+        upper = np.minimum(lx, lu)
+        across = (np.abs(lu - lx) == 1) & (nbr1 != n) & (upper >= 0)
+        crossing_barrier = np.where(across, kra_boundary[np.clip(upper, 0, None)], -1.0)
+        hop_code = np.where(crossing_barrier >= 0.0, 3 + upper, 0).astype(np.int64)
+        cls, nbr_off, shell_off, reach_off, reach_adjx, attributes = _offset_classes(
+            lattice,
+            shell_nbr,
+            reach_nbr,
+            np.concatenate([field_variant, hop_variant, hop_code], axis=1),
+        )
+        k = shell_nbr.shape[1]
+        field_variant, hop_variant, hop_code = (
+            attributes[:, :k],
+            attributes[:, k : k + 8],
+            attributes[:, k + 8 :],
+        )
+        vv = quantize(tables.vv_pair)
+        sv = quantize(tables.sv_pair)
+        slot_kra = np.where(hop_code > 0, kra_boundary[np.clip(hop_code - 3, 0, None)], -1.0)
+        self._n_reach = reach_nbr.shape[1]
         return (
             nbr_off,
-            shell_of_slot,
-            lattice.layer.astype(np.int16),
+            layer.astype(np.int16),
             cls,
             shell_off,
             reach_off,
             gint,
             np.ascontiguousarray(lattice.hop_vectors),
-            kra_boundary,
             reach_adj0,
             reach_adjx,
             _back_slot_bits(lattice.hop_vectors),
+            np.ascontiguousarray(vv[field_variant, shell_of_slot[None, :]]),
+            np.ascontiguousarray(sv[field_variant, shell_of_slot[None, :]]),
+            np.ascontiguousarray(vv[hop_variant, 0]),
+            np.ascontiguousarray(sv[hop_variant, 0]),
+            np.ascontiguousarray(slot_kra),
+            np.ascontiguousarray(hop_code),
         )
 
     def _allocate_events(self, capacity: int) -> None:
         """(Re)allocate the event list and sum tree for ``capacity`` active sites."""
         # Never more than every site plus the safety margin the kernel keeps free.
-        margin = 2 * (self._geo[5].shape[1] + 1) * 9 + 4
+        margin = 2 * (self._n_reach + 1) * 9 + 4
         ceiling = 1 << math.ceil(math.log2(self.n_sites + margin + 8))
         size = 64
         while size < capacity:
@@ -1033,7 +1052,7 @@ class KmcEngine:
         elif self.site_rates(site)[slot] <= 0.0:
             msg = f"event (site {site}, slot {slot}) has zero rate"
             raise ValueError(msg)
-        margin = 2 * (self._geo[5].shape[1] + 1) * 9 + 4
+        margin = 2 * (self._n_reach + 1) * 9 + 4
         if int(self._istate[I_NACT]) + margin > self._tree.shape[0] // 2:
             self._allocate_events(2 * self._tree.shape[0])
         return self._call(MODE_FORCED, forced_site=site, forced_slot=slot)
