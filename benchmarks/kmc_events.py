@@ -90,14 +90,17 @@ def _export(name: str) -> KmcExport:
     )
 
 
-def _engine(name: str, seed: int = 0) -> tuple[KmcEngine, float]:
+def build_engine(
+    name: str, seed: int = 0, engine_class: type = KmcEngine
+) -> tuple[KmcEngine, float]:
+    """The scenario's engine (of ``engine_class``) and its stripping rate in 1/s."""
     export = _export(name)
     stripping = name.endswith("stripping")
     n_total = N_LAYERS + (1 if stripping else 0)
     with_solute = export.solute is not None
     tables = compile_tables(export, temperature=298.15, n_layers=n_total, with_solute=with_solute)
     lattice = SlabLattice("100", A, NX, NY, n_total, n_shells=max(tables.n_shells, 1))
-    engine = KmcEngine(lattice, tables, sink=stripping, seed=seed)
+    engine = engine_class(lattice, tables, sink=stripping, seed=seed)
     rng = np.random.default_rng(seed)
     occ = initial_occupancy(
         lattice,
@@ -121,7 +124,7 @@ def _engine(name: str, seed: int = 0) -> tuple[KmcEngine, float]:
 
 def measure(name: str, seconds: float) -> dict:
     """Time the kernel on one scenario for about ``seconds`` of CPU time."""
-    engine, strip_rate = _engine(name)
+    engine, strip_rate = build_engine(name)
     start = engine.occupancy()
     engine.run(200_000, strip_rate=strip_rate)  # compile or load, and warm up
     events = restarts = stripped = 0
