@@ -72,6 +72,13 @@ QUERIES = [
     ({"blob_uuid": "b1"}, ["data", "job_index"], {"job_index": -1}, 0, 1),
     ({"blob_uuid": "b3"}, None, None, 0, 0),
     ({"blob_uuid": "missing"}, ["data"], None, 0, 0),
+    # $in lists of strings (jobflow reads blobs this way).
+    ({"blob_uuid": {"$in": ["b1", "b3", "missing"]}}, ["blob_uuid", "data"], None, 0, 0),
+    ({"blob_uuid": {"$in": []}}, None, None, 0, 0),
+    ({"uuid": {"$in": ["u2", "u6"]}}, ["index"], {"index": -1}, 0, 0),
+    ({"uuid": {"$in": ["u3", "u7"]}, "index": 1}, None, None, 0, 0),
+    ({"output.cache_key": {"$in": ["k1", "k4"]}}, ["uuid", "index"], {"index": 1}, 0, 0),
+    ({"uuid": {"$in": ["u1"]}, "output.cache_key": {"$in": ["k2", "k3"]}}, None, None, 0, 0),
 ]
 
 
@@ -154,7 +161,10 @@ def test_expected_answers(stores):
 def test_other_queries_use_the_parent(stores, full_scans):
     indexed, plain = stores
     for criteria in (
-        {"uuid": {"$in": ["u1", "u2"]}},
+        {"uuid": {"$in": ["u1", None]}},  # null matches a missing uuid
+        {"uuid": {"$in": ["u1", ["u1", "u6"]]}},  # an array element matches a whole array
+        {"uuid": {"$in": ["u1"], "$ne": "u2"}},
+        {"uuid": {"$nin": ["u1"]}},
         {"index": 1},
         {"output": {"cache_key": "k2"}},
         {"$and": [{"uuid": "u1"}]},
@@ -278,16 +288,18 @@ def test_jobflow_round_trip(tmp_path, full_scans):
     values = _values(5)
     total = _total(values.output["values"], second.output)
     responses = run_locally(Flow([first, second, values, total]), store=store, ensure_success=True)
-    # Writing and resolving the outputs read the whole docs collection only for the first
-    # write, which creates the file through the parent's path. (The blobs are read with a
-    # {"blob_uuid": {"$in": [...]}} query, which takes the parent's path.)
+    # Writing and resolving the outputs read each collection whole only for its first
+    # write, which creates the file through the parent's path; the blobs are read with a
+    # {"blob_uuid": {"$in": [...]}} query, which the index answers.
     assert len([f for f in full_scans if f.endswith(f"/{COLLECTION}.collection")]) == 1
+    full_scans.clear()
     assert responses[second.uuid][1].output == 13
     assert responses[total.uuid][1].output == 10 + 13
     store.connect()
     assert store.get_output(second.uuid) == 13
     assert store.get_output(total.uuid) == 23
     assert store.get_output(values.uuid, load=True)["values"] == [0, 1, 2, 3, 4]
+    assert full_scans == [], "reading outputs and blobs scanned a whole collection"
     assert store.additional_stores["data"].count() == 1
     assert store.count() == 4
     # The same file read by a plain MontyStore agrees.

@@ -16,8 +16,9 @@ full scans dominate the run time.
 :class:`IndexedMontyStore` keeps an in-memory index of the SQLite rows by the values at
 :data:`INDEXED_PATHS` (``uuid``, ``output.cache_key``, ``blob_uuid``) and uses it
 
-* for queries whose criteria hold a plain string equality on one of these paths: only
-  the rows the index names are decoded;
+* for queries whose criteria hold a plain string equality on one of these paths, or an
+  ``{"$in": [...]}`` list of strings (jobflow reads blobs with
+  ``{"blob_uuid": {"$in": [...]}}``): only the rows the index names are decoded;
 * for ``update`` when the search document built from the ``key`` fields is a plain
   equality (no operator) including a string value at one of these paths: only the rows
   the index names are decoded to find the document to replace, and a new document is
@@ -201,11 +202,14 @@ class _RowIndex:
                 self._add(rowid, k, decode(v))
         return len(new)
 
-    def candidates(self, conditions: Mapping[str, str]) -> set[int]:
-        """Rowids that may satisfy every ``field == value`` condition."""
+    def candidates(self, conditions: Mapping[str, tuple[str, ...]]) -> set[int]:
+        """Rowids that may satisfy every condition ``field`` equals one of ``values``."""
         result: set[int] | None = None
-        for field, value in conditions.items():
-            rows = self.postings[field].get(value, set()) | self.any_rows[field]
+        for field, values in conditions.items():
+            postings = self.postings[field]
+            rows = set(self.any_rows[field])
+            for value in values:
+                rows |= postings.get(value, set())
             result = rows if result is None else result & rows
         return result or set()
 
@@ -250,8 +254,8 @@ class IndexedMontyStore(MontyStore):
         Parameters
         ----------
         criteria
-            PyMongo filter. A plain string value for ``uuid`` or ``output.cache_key``
-            (not an operator document) selects the indexed path.
+            PyMongo filter. A plain string value, or ``{"$in": [strings]}``, for
+            ``uuid``, ``output.cache_key`` or ``blob_uuid`` selects the indexed path.
         properties
             Fields to return (list or projection dict), as for ``MontyStore``.
         sort
@@ -380,7 +384,7 @@ class IndexedMontyStore(MontyStore):
             return None
         return Path(storage.repository, coll.database.name, coll.name + SQLITE_DB_EXT).absolute()
 
-    def _candidate_documents(self, conditions: dict[str, str]) -> list[dict] | None:
+    def _candidate_documents(self, conditions: dict[str, tuple[str, ...]]) -> list[dict] | None:
         """Decode the rows the index names, in table order; None to use the parent."""
         found = self._candidate_rows(conditions)
         if found is None:
@@ -389,7 +393,7 @@ class IndexedMontyStore(MontyStore):
         return [monty_bson.document_decode(v, codec_options=codec_options) for _, v in found[1]]
 
     def _candidate_rows(
-        self, conditions: dict[str, str]
+        self, conditions: dict[str, tuple[str, ...]]
     ) -> tuple[_RowIndex, list[tuple[int, bytes]]] | None:
         """Return the index and the ``(rowid, v)`` rows it names, in rowid order.
 
@@ -501,12 +505,27 @@ def _plain_equality(search: Mapping[str, Any]) -> bool:
     return True
 
 
-def _indexed_conditions(criteria: Mapping[str, Any] | None) -> dict[str, str]:
-    """Return the plain string equality conditions of ``criteria`` on indexed paths."""
+def _indexed_conditions(criteria: Mapping[str, Any] | None) -> dict[str, tuple[str, ...]]:
+    """Return the conditions of ``criteria`` on indexed paths the index can answer.
+
+    A plain string ``"x"`` gives ``("x",)``; ``{"$in": [...]}`` whose elements are all plain
+    strings (no regular expression, null or nested list, which montydb matches otherwise)
+    gives the tuple of them. Anything else on an indexed path is left to the filter.
+    """
     if not isinstance(criteria, Mapping):
         return {}
-    return {
-        field: criteria[field]
-        for field in INDEXED_PATHS
-        if field in criteria and type(criteria[field]) is str
-    }
+    conditions = {}
+    for field in INDEXED_PATHS:
+        if field not in criteria:
+            continue
+        value = criteria[field]
+        if type(value) is str:
+            conditions[field] = (value,)
+        elif (
+            isinstance(value, Mapping)
+            and list(value) == ["$in"]
+            and isinstance(value["$in"], list)
+            and all(type(item) is str for item in value["$in"])
+        ):
+            conditions[field] = tuple(value["$in"])
+    return conditions
