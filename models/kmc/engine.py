@@ -38,6 +38,14 @@ event changes occupancies at one or two sites C and energies within the interact
 of them, F = C + shells_R(C); a site's rates depend on itself and its first neighbours, so
 the sites of F are checked, and the first neighbours of a site of F only when that site has a
 vacancy neighbour besides the changed sites (a per-site count of vacancy neighbours is kept).
+A site of F gets all eight rates recomputed; a vacancy found next to a site y of F only the
+rate of its hop towards y (a per-site slot mask), unless it is in F itself.
+
+Geometry: sites are grouped into classes with identical neighbour index offsets (position in
+the stacking motif, in-plane wrap, distance from the top and bottom) and identical pair-energy
+variants and barrier kinds per slot; a slab of 10^5 sites has about a hundred classes. The
+kernel reads one class number per site and small per-class tables instead of per-site
+neighbour lists.
 
 Random numbers: xoshiro256** with its own state per engine, seeded by splitmix64, so that two
 engines in one process never share a stream and a seed reproduces a run exactly.
