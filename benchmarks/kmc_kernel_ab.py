@@ -134,7 +134,9 @@ def main() -> None:
     parser.add_argument("--identical-events", type=int, default=2_000_000)
     args = parser.parse_args()
     ref_commit = _git("rev-parse", "--short", args.ref).strip()
-    current_commit = _git("describe", "--always", "--dirty").strip()
+    current_commit = _git("rev-parse", "--short", "HEAD").strip()
+    if _git("status", "--porcelain", "--", "models/kmc/engine.py").strip():
+        current_commit += " + uncommitted changes to models/kmc/engine.py"
     names = ["dilute-layers", "dilute-divacancy", "li-li2s-stripping", "li-mg-stripping"]
     with tempfile.TemporaryDirectory() as workdir:
         modules = {"ref": _load_ref(args.ref, Path(workdir)), "current": current}
