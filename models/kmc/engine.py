@@ -457,21 +457,24 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                     if y == dummy:
                         continue
                     o = occ[y]
-                    # Branch-free append (the tests are unpredictable); a site enters the
-                    # list once per event (stamp), in the order of its first mention.
-                    # A site of F gets all eight slots recomputed (mask 255).
+                    nv = nvac1[y]
                     cond = (
                         o == VAC
                         or (y >= sa_lo and y < sa_hi)
                         or y == chg_site[0]
                         or (n_chg == 2 and y == chg_site[1])
                     )
-                    take = cond and stamp[y] != sid
-                    stamp[y] = sid if take else stamp[y]
-                    pmask[y] = 255 if cond else pmask[y]
-                    pend[n_pend] = y
-                    n_pend += take
-                    nv = nvac1[y]
+                    # Most reach sites are Li atoms without vacancy neighbours: nothing to do.
+                    if not cond and nv == 0 and y < sink_zone:
+                        continue
+                    # A site enters the list once per event (stamp), in the order of its
+                    # first mention; a site of F gets all eight slots recomputed (mask 255).
+                    if cond:
+                        if stamp[y] != sid:
+                            stamp[y] = sid
+                            pend[n_pend] = y
+                            n_pend += 1
+                        pmask[y] = 255
                     if y < sink_zone and nv == 0:
                         continue
                     # Vacancy neighbours already among the changed sites need no scan.
