@@ -494,14 +494,14 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                     cy = cls[y]
                     for dd in range(8):
                         v = _shifted(y, nbr_off[cy, dd], dummy)
-                        cond = occ[v] == VAC or (v >= sa_lo and v < sa_hi)
-                        fresh = stamp[v] != sid
-                        mv = (0 if fresh else pmask[v]) | back_slot[dd]
-                        pmask[v] = mv if cond else pmask[v]
-                        take = cond and fresh
-                        stamp[v] = sid if take else stamp[v]
-                        pend[n_pend] = v
-                        n_pend += take
+                        if occ[v] == VAC or (v >= sa_lo and v < sa_hi):
+                            if stamp[v] != sid:
+                                stamp[v] = sid
+                                pend[n_pend] = v
+                                n_pend += 1
+                                pmask[v] = back_slot[dd]
+                            else:
+                                pmask[v] |= back_slot[dd]
         n_loop = n_sites if rebuild else n_pend
         for q in range(n_loop):
             y = q if rebuild else pend[q]
