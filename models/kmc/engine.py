@@ -214,8 +214,6 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
     ef_layer, eseg_layer = base
     # Sites next to the reservoir form one index range (sites are numbered layer by layer).
     sa_lo, sa_hi = gint[0], gint[1]
-    # Layers whose hops need neither layer-specific barriers nor interface pair energies,
-    # and layers whose interaction shells cannot reach L1: there the layer loads are skipped.
     sink_zone = gint[2]  # from this site index on, neighbours may be Li next to the reservoir
     inv_kT, nu_li, nu_sol, kra_bulk, kra_near, kra_sol = (
         par[0],
@@ -691,7 +689,7 @@ def _offset_classes(
     it lies on an in-plane wrap, and on its distance from the top and bottom of the slab.
     Sites with identical offset rows (first neighbours, field shells, reach shells; a
     neighbour outside the slab as :data:`OUTSIDE`) whose hop targets are alike in the same
-    sense form one class (a slab has a few dozen), so that one class also shares which reach
+    sense form one class (a slab has about a hundred), so that one class also shares which reach
     sites are first neighbours of each hop target. The kernel then reads one small integer
     per site and class tables that stay in the L1 cache, instead of three neighbour rows per
     site (tens of MB for a slab of 10^5 sites). Further per-site integer ``attributes``
@@ -891,7 +889,8 @@ class KmcEngine:
         vv = quantize(tables.vv_pair)
         sv = quantize(tables.sv_pair)
         slot_kra = np.where(hop_code > 0, kra_boundary[np.clip(hop_code - 3, 0, None)], -1.0)
-        self._n_reach = reach_nbr.shape[1]
+        # Free slots the kernel keeps in the event list (it stops to grow it below that).
+        self._margin = 2 * (reach_nbr.shape[1] + 1) * 9 + 4
         return (
             nbr_off,
             layer.astype(np.int16),
@@ -914,8 +913,7 @@ class KmcEngine:
     def _allocate_events(self, capacity: int) -> None:
         """(Re)allocate the event list and sum tree for ``capacity`` active sites."""
         # Never more than every site plus the safety margin the kernel keeps free.
-        margin = 2 * (self._n_reach + 1) * 9 + 4
-        ceiling = 1 << math.ceil(math.log2(self.n_sites + margin + 8))
+        ceiling = 1 << math.ceil(math.log2(self.n_sites + self._margin + 8))
         size = 64
         while size < capacity:
             size *= 2
@@ -1063,8 +1061,7 @@ class KmcEngine:
         elif self.site_rates(site)[slot] <= 0.0:
             msg = f"event (site {site}, slot {slot}) has zero rate"
             raise ValueError(msg)
-        margin = 2 * (self._n_reach + 1) * 9 + 4
-        if int(self._istate[I_NACT]) + margin > self._tree.shape[0] // 2:
+        if int(self._istate[I_NACT]) + self._margin > self._tree.shape[0] // 2:
             self._allocate_events(2 * self._tree.shape[0])
         return self._call(MODE_FORCED, forced_site=site, forced_slot=slot)
 
