@@ -175,6 +175,18 @@ OUTSIDE = -(1 << 40)
 
 
 @nb.njit(inline="always")
+def _ix(i: int) -> np.uint64:
+    """Return the index as unsigned, so that numba leaves out the negative-index wraparound.
+
+    Numba adds a compare and a select to every array access with a signed index (Python's
+    ``a[-1]``) unless it can prove the index non-negative (as for ``range`` loop counters).
+    The kernel never uses negative indices; its site, class, tree and event-list indices
+    go through this function.
+    """
+    return np.uint64(i)
+
+
+@nb.njit(inline="always")
 def _shifted(x: int, offset: int, dummy: int) -> int:
     """Return the site at ``offset`` from ``x``, or the dummy for :data:`OUTSIDE`."""
     return dummy if offset == OUTSIDE else x + offset
@@ -244,17 +256,17 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
     rebuild = mode == MODE_REBUILD
     if rebuild:
         for lay in range(nvl.shape[0]):
-            acc[lay] += nvl[lay] * (t - tl[lay])
-            tl[lay] = t
-            nvl[lay] = 0
+            acc[_ix(lay)] += nvl[_ix(lay)] * (t - tl[_ix(lay)])
+            tl[_ix(lay)] = t
+            nvl[_ix(lay)] = 0
         for x in range(n_sites + 1):
-            lx = layer[x]
-            phi[x] = ef_layer[lx] if lx >= 0 else 0
-            psi[x] = eseg_layer[lx] if lx >= 0 else 0
-            nsol1[x] = 0
-            nvac1[x] = 0
-            apos[x] = -1
-            cpos[x] = -1
+            lx = layer[_ix(x)]
+            phi[_ix(x)] = ef_layer[_ix(lx)] if lx >= 0 else 0
+            psi[_ix(x)] = eseg_layer[_ix(lx)] if lx >= 0 else 0
+            nsol1[_ix(x)] = 0
+            nvac1[_ix(x)] = 0
+            apos[_ix(x)] = -1
+            cpos[_ix(x)] = -1
         tree[:] = 0.0
         istate[I_NACT] = 0
         istate[I_CONTACT] = 0
@@ -304,7 +316,7 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
             r = u2 * r_total
             if r < strip_rate:
                 k = min(int(r / strip_rate * istate[I_CONTACT]), istate[I_CONTACT] - 1)
-                chg_site[0] = contact[k]
+                chg_site[0] = contact[_ix(k)]
                 chg_old[0] = LI
                 chg_new[0] = VAC
                 n_chg = 1
@@ -319,29 +331,29 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                     node = 1
                     while node < leaf0:
                         node <<= 1
-                        left = tree[node]
+                        left = tree[_ix(node)]
                         right = 1 if r >= left else 0
                         r -= left * right
                         node += right
-                    if tree[node] > 0.0:
+                    if tree[_ix(node)] > 0.0:
                         break
                     u3, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
                     r = u3 * tree[1]
                 k = node - leaf0
                 cum = 0.0
                 for dd in range(8):
-                    rd = arates[k, dd]
+                    rd = arates[_ix(k), dd]
                     if rd > 0.0:
                         d = dd
                         cum += rd
                         if r < cum:
                             break
-                x = act[k]
+                x = act[_ix(k)]
         if x >= 0:
             # A hop-type event (site x, slot d): decode it into occupancy changes.
-            u = _shifted(x, nbr_off[cls[x], d], dummy)
-            if occ[x] == VAC:
-                species = occ[u]
+            u = _shifted(x, nbr_off[_ix(cls[_ix(x)]), d], dummy)
+            if occ[_ix(x)] == VAC:
+                species = occ[_ix(u)]
                 if species == SINK:
                     chg_site[0] = x
                     chg_old[0] = VAC
@@ -359,7 +371,7 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                     n_chg = 2
                     transfer = True
                     for c in range(3):
-                        disp[c] += hop_vectors[d, c]
+                        disp[c] += hop_vectors[_ix(d), c]
                     if species == SOL:
                         istate[I_SOL_HOPS] += 1
                     else:
@@ -378,40 +390,40 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
             if rebuild:
                 x = c
                 old = -1
-                new = occ[x]
+                new = occ[_ix(x)]
             else:
                 x = chg_site[c]
                 old = chg_old[c]
                 new = chg_new[c]
-            lx = layer[x]
-            cx = cls[x]
+            lx = layer[_ix(x)]
+            cx = cls[_ix(x)]
             for phase in range(2):
                 sp = old if phase == 0 else new
                 isign = -1 if phase == 0 else 1
                 if sp == VAC:
-                    acc[lx] += nvl[lx] * (t - tl[lx])
-                    tl[lx] = t
-                    nvl[lx] += isign
+                    acc[_ix(lx)] += nvl[_ix(lx)] * (t - tl[_ix(lx)])
+                    tl[_ix(lx)] = t
+                    nvl[_ix(lx)] += isign
                     for dd in range(8):
-                        nvac1[_shifted(x, nbr_off[cx, dd], dummy)] += isign
+                        nvac1[_ix(_shifted(x, nbr_off[_ix(cx), dd], dummy))] += isign
                 elif sp == SOL:
                     for dd in range(8):
-                        nsol1[_shifted(x, nbr_off[cx, dd], dummy)] += isign
+                        nsol1[_ix(_shifted(x, nbr_off[_ix(cx), dd], dummy))] += isign
                 elif sp == LI and lx == 0:
                     if phase == 0:
-                        kc = cpos[x]
-                        last = contact[istate[I_CONTACT] - 1]
-                        contact[kc] = last
-                        cpos[last] = kc
-                        cpos[x] = -1
+                        kc = cpos[_ix(x)]
+                        last = contact[_ix(istate[I_CONTACT] - 1)]
+                        contact[_ix(kc)] = last
+                        cpos[_ix(last)] = kc
+                        cpos[_ix(x)] = -1
                         istate[I_CONTACT] -= 1
                     else:
                         kc = istate[I_CONTACT]
-                        contact[kc] = x
-                        cpos[x] = kc
+                        contact[_ix(kc)] = x
+                        cpos[_ix(x)] = kc
                         istate[I_CONTACT] = kc + 1
                 if phase == 0:
-                    occ[x] = new
+                    occ[_ix(x)] = new
             # Fields: a vacancy shifts phi by V_vv and psi by V_sv around it, a solute shifts
             # phi by V_sv; the pair energies of the site's class already carry the
             # interface variant of each slot. Integer sums: exact in any order.
@@ -419,19 +431,19 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
             ds = (1 if new == SOL else 0) - (1 if old == SOL else 0)
             if dv != 0 or ds != 0:
                 for kk in range(n_shell):
-                    y = _shifted(x, shell_off[cx, kk], dummy)
-                    phi[y] += dv * field_vv[cx, kk] + ds * field_sv[cx, kk]
+                    y = _shifted(x, shell_off[_ix(cx), kk], dummy)
+                    phi[_ix(y)] += dv * field_vv[_ix(cx), kk] + ds * field_sv[_ix(cx), kk]
                     if has_solute:
-                        psi[y] += dv * field_sv[cx, kk]
+                        psi[_ix(y)] += dv * field_sv[_ix(cx), kk]
         if transfer:
             # The vacancy moved x -> u: hand its event slot over to u.
             u = chg_site[0]
             x = chg_site[1]
-            if apos[u] < 0 and apos[x] >= 0:
-                k = apos[x]
-                act[k] = u
-                apos[u] = k
-                apos[x] = -1
+            if apos[_ix(u)] < 0 and apos[_ix(x)] >= 0:
+                k = apos[_ix(x)]
+                act[_ix(k)] = u
+                apos[_ix(u)] = k
+                apos[_ix(x)] = -1
         # ------------------------------------------------------------ refresh the rates
         # The rates of an active site w depend on w and its first neighbours. An event
         # changes occupancies at the changed sites C and energies (and solute counts) within
@@ -448,14 +460,14 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
         if not rebuild:
             for c in range(n_chg):
                 xc = chg_site[c]
-                cx = cls[xc]
-                now_vac = occ[chg_site[0]] == VAC  # the vacancy after the event, if any
+                cx = cls[_ix(xc)]
+                now_vac = occ[_ix(chg_site[0])] == VAC  # the vacancy after the event, if any
                 for e in range(-1, n_reach):
-                    y = xc if e < 0 else _shifted(xc, reach_off[cx, e], dummy)
+                    y = xc if e < 0 else _shifted(xc, reach_off[_ix(cx), e], dummy)
                     if y == dummy:
                         continue
-                    o = occ[y]
-                    nv = nvac1[y]
+                    o = occ[_ix(y)]
+                    nv = nvac1[_ix(y)]
                     cond = (
                         o == VAC
                         or (y >= sa_lo and y < sa_hi)
@@ -468,11 +480,11 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                     # A site enters the list once per event (stamp), in the order of its
                     # first mention; a site of F gets all eight slots recomputed (mask 255).
                     if cond:
-                        if stamp[y] != sid:
-                            stamp[y] = sid
+                        if stamp[_ix(y)] != sid:
+                            stamp[_ix(y)] = sid
                             pend[n_pend] = y
                             n_pend += 1
-                        pmask[y] = 255
+                        pmask[_ix(y)] = 255
                     if y < sink_zone and nv == 0:
                         continue
                     # Vacancy neighbours already among the changed sites need no scan.
@@ -482,48 +494,48 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                     if n_chg == 2 and c == 0:
                         known = 1 if (e >= 0 and reach_adj0[e]) else 0
                     elif n_chg == 2:
-                        known = 1 if (e < 0 or reach_adjx[cx, d, e]) else 0
+                        known = 1 if (e < 0 or reach_adjx[_ix(cx), d, e]) else 0
                     else:
                         known = 1 if (now_vac and e >= 0 and reach_adj0[e]) else 0
                     if y < sink_zone and nv <= known:
                         continue
                     # A neighbour v of y outside F: only its slot pointing back to y can
                     # have changed; the slots to recompute are collected in pmask[v].
-                    cy = cls[y]
+                    cy = cls[_ix(y)]
                     for dd in range(8):
-                        v = _shifted(y, nbr_off[cy, dd], dummy)
-                        if occ[v] == VAC or (v >= sa_lo and v < sa_hi):
-                            if stamp[v] != sid:
-                                stamp[v] = sid
+                        v = _shifted(y, nbr_off[_ix(cy), dd], dummy)
+                        if occ[_ix(v)] == VAC or (v >= sa_lo and v < sa_hi):
+                            if stamp[_ix(v)] != sid:
+                                stamp[_ix(v)] = sid
                                 pend[n_pend] = v
                                 n_pend += 1
-                                pmask[v] = back_slot[dd]
+                                pmask[_ix(v)] = back_slot[dd]
                             else:
-                                pmask[v] |= back_slot[dd]
+                                pmask[_ix(v)] |= back_slot[dd]
         n_loop = n_sites if rebuild else n_pend
         for q in range(n_loop):
             y = q if rebuild else pend[q]
-            o = occ[y]
+            o = occ[_ix(y)]
             total = 0.0
-            k = apos[y]
+            k = apos[_ix(y)]
             # Slots to recompute; the others keep their rates (an active site only).
-            m = 255 if (rebuild or k < 0) else pmask[y]
+            m = 255 if (rebuild or k < 0) else pmask[_ix(y)]
             if o == VAC or (o == LI and y >= sa_lo and y < sa_hi):
-                fy = phi[y]
+                fy = phi[_ix(y)]
                 # Neighbouring slots often share barrier and energy change (a vacancy in
                 # plain bulk: all eight); the exponential is then reused, exactly.
                 last_code = -1
                 last_dq = 0
                 last_r = 0.0
-                cy = cls[y]
+                cy = cls[_ix(y)]
                 for dd in range(8):
                     if not (m >> dd) & 1:
-                        r = arates[k, dd]
+                        r = arates[_ix(k), dd]
                         scratch[dd] = r
                         total += r
                         continue
-                    u = _shifted(y, nbr_off[cy, dd], dummy)
-                    ou = occ[u]
+                    u = _shifted(y, nbr_off[_ix(cy), dd], dummy)
+                    ou = occ[_ix(u)]
                     r = 0.0
                     li_like = False
                     valid = False
@@ -533,13 +545,13 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                     nu = nu_li
                     if o == VAC:
                         if ou == SOL:
-                            dq = psi[y] - psi[u] + phi[u] - fy - slot_vv[cy, dd]
-                            dq += 2 * slot_sv[cy, dd]
+                            dq = psi[_ix(y)] - psi[_ix(u)] + phi[_ix(u)] - fy - slot_vv[_ix(cy), dd]
+                            dq += 2 * slot_sv[_ix(cy), dd]
                             kra = kra_sol
                             nu = nu_sol
                             valid = True
                         elif ou == LI:
-                            dq = phi[u] - fy - slot_vv[cy, dd]
+                            dq = phi[_ix(u)] - fy - slot_vv[_ix(cy), dd]
                             li_like = True
                         elif ou == SINK:
                             dq = -fy
@@ -549,12 +561,12 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                         li_like = True
                     if li_like:
                         # Across a layer boundary with its own barrier: code 3 + upper layer.
-                        code = slot_code[cy, dd]
-                        kra = slot_kra[cy, dd]
+                        code = slot_code[_ix(cy), dd]
+                        kra = slot_kra[_ix(cy), dd]
                         if code == 0:
                             kra = kra_bulk
                             code = 1
-                            if has_solute and (nsol1[y] > 0 or nsol1[u] > 0):
+                            if has_solute and (nsol1[_ix(y)] > 0 or nsol1[_ix(u)] > 0):
                                 kra = kra_near
                                 code = 2
                         valid = True
@@ -569,15 +581,15 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                                 0x9E3779B97F4A7C15
                             )
                             slot = int(h >> rc_shift)
-                            if rc_key[slot, 0] == dq and rc_key[slot, 1] == code:
-                                r = rc_val[slot]
+                            if rc_key[_ix(slot), 0] == dq and rc_key[_ix(slot), 1] == code:
+                                r = rc_val[_ix(slot)]
                             else:
                                 dE = dq * quantum
                                 ea = max(kra + 0.5 * dE, dE, 0.0)
                                 r = nu * math.exp(-ea * inv_kT)
-                                rc_key[slot, 0] = dq
-                                rc_key[slot, 1] = code
-                                rc_val[slot] = r
+                                rc_key[_ix(slot), 0] = dq
+                                rc_key[_ix(slot), 1] = code
+                                rc_val[_ix(slot)] = r
                             last_code, last_dq, last_r = code, dq, r
                     scratch[dd] = r
                     total += r
@@ -589,29 +601,29 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                         # Only in a rebuild: the event list is too small.
                         fstate[0] = t
                         return -1
-                    act[k] = y
-                    apos[y] = k
+                    act[_ix(k)] = y
+                    apos[_ix(y)] = k
                     istate[I_NACT] = k + 1
                 for dd in range(8):
-                    arates[k, dd] = scratch[dd]
+                    arates[_ix(k), dd] = scratch[dd]
                 upd_slot[0] = k
                 upd_val[0] = total
                 n_upd = 1
             elif k >= 0:
                 last = istate[I_NACT] - 1
                 if k != last:
-                    z = act[last]
-                    act[k] = z
-                    apos[z] = k
+                    z = act[_ix(last)]
+                    act[_ix(k)] = z
+                    apos[_ix(z)] = k
                     for dd in range(8):
-                        arates[k, dd] = arates[last, dd]
+                        arates[_ix(k), dd] = arates[_ix(last), dd]
                     upd_slot[0] = k
-                    upd_val[0] = tree[leaf0 + last]
+                    upd_val[0] = tree[_ix(leaf0 + last)]
                     n_upd = 1
                 upd_slot[n_upd] = last
                 upd_val[n_upd] = 0.0
                 n_upd += 1
-                apos[y] = -1
+                apos[_ix(y)] = -1
                 istate[I_NACT] = last
             # Each parent is the sum of its two children. The running sum is carried in a
             # register (a + b == b + a exactly), so no level waits for the store of the one
@@ -619,11 +631,11 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
             for w in range(n_upd):
                 node = leaf0 + upd_slot[w]
                 val = upd_val[w]
-                tree[node] = val
+                tree[_ix(node)] = val
                 while node > 1:
-                    val += tree[node ^ 1]
+                    val += tree[_ix(node ^ 1)]
                     node >>= 1
-                    tree[node] = val
+                    tree[_ix(node)] = val
         if rebuild:
             status = istate[I_NACT]
             break
