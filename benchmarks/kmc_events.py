@@ -51,7 +51,8 @@ TARGET_EVENTS_PER_SECOND = 2e6
 KMCOS_STEPS_PER_SECOND = 6.6e5
 
 
-def _export(name: str) -> KmcExport:
+def scenario_export(name: str) -> KmcExport:
+    """The parameter file of one benchmark scenario (energetics as listed above)."""
     common = {
         "lattice_constant": A,
         "vacancy_formation_bulk": 0.50,
@@ -94,7 +95,7 @@ def build_engine(
     name: str, seed: int = 0, engine_class: type = KmcEngine
 ) -> tuple[KmcEngine, float]:
     """The scenario's engine (of ``engine_class``) and its stripping rate in 1/s."""
-    export = _export(name)
+    export = scenario_export(name)
     stripping = name.endswith("stripping")
     n_total = N_LAYERS + (1 if stripping else 0)
     with_solute = export.solute is not None
