@@ -4,12 +4,9 @@ The cost of an event is set by the sites around the vacancy that moves: its rate
 of its interaction shells and the rates of the vacancies within their reach. It grows when
 vacancies gather, as they do at the interface during stripping and, with divacancy binding,
 in the bulk too: a vacancy with others within reach makes every event near it recompute
-their rates. (A diagnostic build of the kernel counted, per event on 10^5 sites, 2.1 sites
-with new rates and 8.6 recomputed hop rates with 10 vacancies, 4.0 and 18 with 100, 12.5
-and 57 with 1000.) Each row gives the fraction of vacancies that have another one within
-the 2nd shell (mean over the ends of the 5e5-event chunks), as a measure of that
-clustering. The neighbourhoods of many vacancies also fill more of the CPU caches than
-those of a few.
+their rates. Each row gives the fraction of vacancies that have another one within the
+2nd shell (mean over the ends of the 5e5-event chunks), as a measure of that clustering.
+The neighbourhoods of many vacancies also fill more of the CPU caches than those of a few.
 
 This script runs the ``dilute-divacancy`` energetics of ``benchmarks/kmc_events.py`` (layer
 energies, divacancy binding at the 1st and 2nd shell, no stripping) on bcc(100) slabs of
@@ -41,7 +38,7 @@ from anodefree.models.kmc.lattice import SlabLattice
 from anodefree.models.kmc.parameters import compile_tables
 
 CASES = [
-    # (layers, vacancies): density 1e-3 on growing slabs, then denser on 10^5 sites
+    # (layers, vacancies): density 1e-3 on growing slabs, then 10 to 1000 on 10^5 sites
     (10, 10),
     (20, 20),
     (30, 30),
