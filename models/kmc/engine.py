@@ -104,10 +104,19 @@ RATE_CACHE_BITS = 12
 """log2 of the entries of the engine's rate cache: rates keyed by the exact (integer) energy
 change and the barrier kind, so that the exponential is computed once per distinct pair."""
 
+RATE_KEY_SHIFT = 16
+"""Rate-cache key: (energy change in quanta << 16) | barrier kind; kinds stay below 2^16
+(3 + the number of layers) and energy changes below 2^46 quanta (70 eV)."""
+RATE_KEY_EMPTY = -(1 << 63)
+"""Key of an empty rate-cache entry (no energy change and kind give it)."""
+
 ENERGY_QUANTUM = 1e-12
 """Energies in the kernel are integers in units of 1e-12 eV: the incremental sums of pair
 energies are exact (no rounding drift, identical environments give identical energies),
 and the rounding of the inputs changes rates by less than 1e-10 relative."""
+
+MAX_ENERGY_CHANGE = (1 << 46) * ENERGY_QUANTUM
+"""Bound in eV on the energy change of an event that the rate-cache key can hold."""
 
 
 def quantize(energies: np.ndarray) -> np.ndarray:
@@ -219,7 +228,7 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
     the event list is too small).
     """
     (nbr_off, layer, cls, shell_off, reach_off, gint, hop_vectors, reach_adj0, reach_adjx,
-     back_slot, field_vv, field_sv, slot_vv, slot_sv, slot_kra, slot_code) = geo  # fmt: skip
+     back_slot, field_vv, field_sv, slot_vv, slot_sv, kra_code, slot_code) = geo  # fmt: skip
     phi, psi, par, has_solute, rc_key, rc_val = ener
     (occ, nsol1, apos, act, arates, tree, contact, cpos, stamp, nvl, acc, tl, disp, scratch,
      istate, nvac1, pmask) = st  # fmt: skip
@@ -227,14 +236,7 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
     # Sites next to the reservoir form one index range (sites are numbered layer by layer).
     sa_lo, sa_hi = gint[0], gint[1]
     sink_zone = gint[2]  # from this site index on, neighbours may be Li next to the reservoir
-    inv_kT, nu_li, nu_sol, kra_bulk, kra_near, kra_sol = (
-        par[0],
-        par[1],
-        par[2],
-        par[3],
-        par[4],
-        par[5],
-    )
+    inv_kT, nu_li, nu_sol = par[0], par[1], par[2]
     quantum = par[6]
     rc_shift = np.uint64(64 - RATE_CACHE_BITS)
     leaf0 = tree.shape[0] // 2
@@ -524,8 +526,7 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                 fy = phi[_ix(y)]
                 # Neighbouring slots often share barrier and energy change (a vacancy in
                 # plain bulk: all eight); the exponential is then reused, exactly.
-                last_code = -1
-                last_dq = 0
+                last_key = RATE_KEY_EMPTY
                 last_r = 0.0
                 cy = cls[_ix(y)]
                 for dd in range(8):
@@ -540,15 +541,11 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                     li_like = False
                     valid = False
                     dq = 0
-                    code = 0
-                    kra = 0.0
-                    nu = nu_li
+                    code = 0  # barrier kind: 0 solute hop, see below for the Li-like ones
                     if o == VAC:
                         if ou == SOL:
                             dq = psi[_ix(y)] - psi[_ix(u)] + phi[_ix(u)] - fy - slot_vv[_ix(cy), dd]
                             dq += 2 * slot_sv[_ix(cy), dd]
-                            kra = kra_sol
-                            nu = nu_sol
                             valid = True
                         elif ou == LI:
                             dq = phi[_ix(u)] - fy - slot_vv[_ix(cy), dd]
@@ -560,37 +557,33 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                         dq = fy
                         li_like = True
                     if li_like:
-                        # Across a layer boundary with its own barrier: code 3 + upper layer.
+                        # 1 bulk, 2 next to a solute, 3 + upper layer across a layer
+                        # boundary with its own barrier (the class table holds 0 or the last).
                         code = slot_code[_ix(cy), dd]
-                        kra = slot_kra[_ix(cy), dd]
                         if code == 0:
-                            kra = kra_bulk
                             code = 1
                             if has_solute and (nsol1[_ix(y)] > 0 or nsol1[_ix(u)] > 0):
-                                kra = kra_near
                                 code = 2
                         valid = True
                     if valid:
-                        # The rate is a function of (dq, code) alone: reuse the previous
-                        # slot's, else look it up in the engine's rate cache (a
-                        # direct-mapped table; a miss computes the exponential and stores it).
-                        if code == last_code and dq == last_dq:
+                        # The rate is a function of (dq, code) alone, packed into one key:
+                        # reuse the previous slot's, else look it up in the engine's rate
+                        # cache (direct-mapped; a miss computes the exponential and stores it).
+                        key = (dq << RATE_KEY_SHIFT) | code
+                        if key == last_key:
                             r = last_r
                         else:
-                            h = (np.uint64(dq) ^ (np.uint64(code) << np.uint64(48))) * np.uint64(
-                                0x9E3779B97F4A7C15
-                            )
+                            h = np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)
                             slot = int(h >> rc_shift)
-                            if rc_key[_ix(slot), 0] == dq and rc_key[_ix(slot), 1] == code:
+                            if rc_key[_ix(slot)] == key:
                                 r = rc_val[_ix(slot)]
                             else:
                                 dE = dq * quantum
-                                ea = max(kra + 0.5 * dE, dE, 0.0)
-                                r = nu * math.exp(-ea * inv_kT)
-                                rc_key[_ix(slot), 0] = dq
-                                rc_key[_ix(slot), 1] = code
+                                ea = max(kra_code[_ix(code)] + 0.5 * dE, dE, 0.0)
+                                r = (nu_sol if code == 0 else nu_li) * math.exp(-ea * inv_kT)
+                                rc_key[_ix(slot)] = key
                                 rc_val[_ix(slot)] = r
-                            last_code, last_dq, last_r = code, dq, r
+                            last_key, last_r = key, r
                     scratch[dd] = r
                     total += r
             n_upd = 0
@@ -843,9 +836,8 @@ class KmcEngine:
 
     @staticmethod
     def _rate_cache() -> tuple[np.ndarray, np.ndarray]:
-        """Empty rate cache: keys (energy change in quanta, barrier kind; kind -1 = empty)."""
-        keys = np.zeros((1 << RATE_CACHE_BITS, 2), dtype=np.int64)
-        keys[:, 1] = -1
+        """Empty rate cache: packed keys (see :data:`RATE_KEY_SHIFT`) and rates."""
+        keys = np.full(1 << RATE_CACHE_BITS, RATE_KEY_EMPTY, dtype=np.int64)
         return keys, np.zeros(1 << RATE_CACHE_BITS)
 
     def _geometry(self, lattice: SlabLattice, tables: KmcTables, *, sink: bool) -> tuple:
@@ -900,7 +892,27 @@ class KmcEngine:
         )
         vv = quantize(tables.vv_pair)
         sv = quantize(tables.sv_pair)
-        slot_kra = np.where(hop_code > 0, kra_boundary[np.clip(hop_code - 3, 0, None)], -1.0)
+        # Barrier of each kind: 0 solute hop, 1 bulk Li, 2 Li next to a solute, 3 + upper
+        # layer across a layer boundary with its own barrier (-1 where there is none).
+        kra_code = np.concatenate(
+            [[tables.kra_solute, tables.kra_li_bulk, tables.kra_li_near_solute], kra_boundary]
+        )
+        field_vv = vv[field_variant, shell_of_slot[None, :]]
+        field_sv = sv[field_variant, shell_of_slot[None, :]]
+        # |dE| of any event is below four times the largest site energy (a base energy plus
+        # one pair energy per shell slot); the rate-cache key holds energy changes up to
+        # MAX_ENERGY_CHANGE.
+        base = np.abs(quantize(tables.formation_by_layer)).max(initial=0) + np.abs(
+            quantize(tables.segregation_by_layer)
+        ).max(initial=0)
+        pairs = (np.abs(field_vv) + np.abs(field_sv)).sum(axis=1).max(initial=0)
+        bound = 4 * (int(base) + int(pairs)) * ENERGY_QUANTUM
+        if bound >= MAX_ENERGY_CHANGE:
+            msg = (
+                f"energies up to {bound:.3g} eV (formation, segregation and pair energies) "
+                f"exceed what the kernel holds ({MAX_ENERGY_CHANGE:.3g} eV)"
+            )
+            raise ValueError(msg)
         # Free slots the kernel keeps in the event list (it stops to grow it below that).
         self._margin = 2 * (reach_nbr.shape[1] + 1) * 9 + 4
         return (
@@ -914,11 +926,11 @@ class KmcEngine:
             reach_adj0,
             reach_adjx,
             _back_slot_bits(lattice.hop_vectors),
-            np.ascontiguousarray(vv[field_variant, shell_of_slot[None, :]]),
-            np.ascontiguousarray(sv[field_variant, shell_of_slot[None, :]]),
+            np.ascontiguousarray(field_vv),
+            np.ascontiguousarray(field_sv),
             np.ascontiguousarray(vv[hop_variant, 0]),
             np.ascontiguousarray(sv[hop_variant, 0]),
-            np.ascontiguousarray(slot_kra),
+            kra_code,
             np.ascontiguousarray(hop_code),
         )
 
