@@ -341,7 +341,6 @@ def test_kinetically_resolved_barrier_is_clipped_at_large_energy_differences():
     assert downhill[slot_up] == pytest.approx(1e13, rel=1e-12)
 
 
-
 def test_energies_beyond_the_kernels_range_are_refused():
     # The rate cache packs each event's energy change (in 1e-12 eV) into a 64-bit key with
     # the barrier kind; absurd site energies are refused with the bound instead of wrapping.
@@ -352,6 +351,7 @@ def test_energies_beyond_the_kernels_range_are_refused():
     tables.formation_by_layer[0] = 2.0e4
     with pytest.raises(ValueError, match=r"energies up to 8e\+04 eV .* exceed"):
         KmcEngine(lattice, tables, sink=False, seed=0)
+
 
 # --------------------------------------------------------------------------- runs
 
