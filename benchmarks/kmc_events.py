@@ -5,7 +5,10 @@ where there is one):
 
 - ``dilute-layers``: 100 vacancies, layer formation energies only (no pair interactions),
   no stripping, no reservoir: the bare hop loop;
-- ``dilute-divacancy``: as above with divacancy binding at the 1st and 2nd shell;
+- ``dilute-divacancy``: as above with divacancy binding at the 1st and 2nd shell (the
+  vacancies start at random and gather into clusters during the run, which makes events
+  near them refresh more rates; ``benchmarks/kmc_scaling.py`` shows how the rate depends on
+  that);
 - ``li-li2s-stripping``: Li/Li2S-like energetics (L1 vacancies favoured, divacancy binding,
   interlayer barrier), reservoir, stripping at 1 mA/cm^2 with acceleration 1e6, starting
   from a full interface: a mix of hops, stripping and reservoir events with a growing
