@@ -126,6 +126,27 @@ def build_engine(
     return engine, strip_rate
 
 
+def environment() -> dict:
+    """Software and machine the kernel was timed with (for the JSON results)."""
+    return {
+        "numba_num_threads": int(os.environ["NUMBA_NUM_THREADS"]),
+        "numba": numba.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "machine": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+    }
+
+
+def write_result(name: str, result: dict) -> Path:
+    """Write ``benchmarks/results/<name>.json`` and say so."""
+    out = Path(__file__).parent / "results" / f"{name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"written {out}")
+    return out
+
+
 def measure(name: str, seconds: float) -> dict:
     """Time the kernel on one scenario for about ``seconds`` of CPU time."""
     engine, strip_rate = build_engine(name)
@@ -201,21 +222,13 @@ def main() -> None:
         "target_events_per_second": TARGET_EVENTS_PER_SECOND,
         "reference": {"kmcos_steps_per_second": KMCOS_STEPS_PER_SECOND},
         "slab": {"facet": "100", "nx": NX, "ny": NY, "layers": N_LAYERS},
-        "numba_num_threads": int(os.environ["NUMBA_NUM_THREADS"]),
-        "numba": numba.__version__,
-        "numpy": np.__version__,
-        "python": platform.python_version(),
-        "machine": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
+        **environment(),
         "load_average_before_after": [load_before, load_after],
         "note": "a load average above the core count means the machine was shared during "
         "the measurement; events per CPU second is then the better single-core estimate",
         "rows": rows,
     }
-    out = Path(__file__).parent / "results" / "kmc_events.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"written {out}")
+    write_result("kmc_events", result)
 
 
 if __name__ == "__main__":

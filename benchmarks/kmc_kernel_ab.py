@@ -22,7 +22,6 @@ os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
 import argparse
 import importlib.util
-import json
 import shutil
 import subprocess
 import sys
@@ -162,9 +161,7 @@ def main() -> None:
         "load_average": os.getloadavg()[0],
         "rows": rows,
     }
-    out = Path(__file__).parent / "results" / "kmc_kernel_ab.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"written {out}")
+    kmc_events.write_result("kmc_kernel_ab", result)
 
 
 if __name__ == "__main__":

@@ -24,14 +24,10 @@ import os
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
 import argparse
-import json
-import platform
 import time
-from pathlib import Path
 
-import numba
 import numpy as np
-from kmc_events import NX, NY, A, scenario_export
+from kmc_events import NX, NY, A, environment, scenario_export, write_result
 
 from anodefree.models.kmc.engine import LI, VAC, KmcEngine
 from anodefree.models.kmc.lattice import SlabLattice
@@ -119,18 +115,11 @@ def main() -> None:
         "description": "events per CPU second of the KMC kernel (dilute-divacancy energetics, "
         "no stripping) versus slab size and number of vacancies, one thread",
         "slab": {"facet": "100", "nx": NX, "ny": NY},
-        "numba_num_threads": int(os.environ["NUMBA_NUM_THREADS"]),
-        "numba": numba.__version__,
-        "numpy": np.__version__,
-        "python": platform.python_version(),
-        "machine": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
+        **environment(),
         "measured": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "rows": rows,
     }
-    out = Path(__file__).parent / "results" / "kmc_scaling.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"written {out}")
+    write_result("kmc_scaling", result)
 
 
 if __name__ == "__main__":

@@ -236,8 +236,7 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
     # Sites next to the reservoir form one index range (sites are numbered layer by layer).
     sa_lo, sa_hi = gint[0], gint[1]
     sink_zone = gint[2]  # from this site index on, neighbours may be Li next to the reservoir
-    inv_kT, nu_li, nu_sol = par[0], par[1], par[2]
-    quantum = par[6]
+    inv_kT, nu_li, nu_sol, quantum = par[0], par[1], par[2], par[3]
     rc_shift = np.uint64(64 - RATE_CACHE_BITS)
     leaf0 = tree.shape[0] // 2
     dummy = occ.shape[0] - 1
@@ -788,17 +787,8 @@ class KmcEngine:
         n = lattice.n_sites
         self.n_sites = n
         self._geo = self._geometry(lattice, tables, sink=sink)
-        self._par = np.array(
-            [
-                1.0 / tables.kT,
-                tables.nu_li,
-                tables.nu_solute,
-                tables.kra_li_bulk,
-                tables.kra_li_near_solute,
-                tables.kra_solute,
-                ENERGY_QUANTUM,
-            ]
-        )
+        # 1/kT, attempt frequencies; the barriers are in the geometry's per-kind table.
+        self._par = np.array([1.0 / tables.kT, tables.nu_li, tables.nu_solute, ENERGY_QUANTUM])
         self._phi = np.zeros(n + 1, dtype=np.int64)
         self._psi = np.zeros(n + 1, dtype=np.int64)
         self._ener = (
