@@ -59,6 +59,9 @@ from typing import TYPE_CHECKING
 
 import numba as nb
 import numpy as np
+from llvmlite import ir
+from numba.core import types
+from numba.extending import intrinsic
 
 if TYPE_CHECKING:
     from anodefree.models.kmc.lattice import SlabLattice
@@ -201,6 +204,16 @@ def _shifted(x: int, offset: int, dummy: int) -> int:
     return dummy if offset == OUTSIDE else x + offset
 
 
+@intrinsic
+def _lowest_bit(typingctx: object, value: types.Integer) -> tuple:  # noqa: ARG001
+    """Index of the lowest set bit of a non-zero int64 (one ``tzcnt`` instruction)."""
+
+    def codegen(context: object, builder: ir.IRBuilder, signature: object, args: list) -> ir.Value:  # noqa: ARG001
+        return builder.cttz(args[0], ir.Constant(ir.IntType(1), 1))
+
+    return types.int64(types.int64), codegen
+
+
 # The kernel is one function on purpose: numba increments and decrements the reference count
 # of every array handed to a helper function (an atomic operation), which cost three quarters
 # of the run time when the event logic was split into helpers. Inside one function the arrays
@@ -231,7 +244,7 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
      back_slot, field_vv, field_sv, slot_vv, slot_sv, kra_code, slot_code) = geo  # fmt: skip
     phi, psi, par, has_solute, rc_key, rc_val = ener
     (occ, nsol1, apos, act, arates, tree, contact, cpos, stamp, nvl, acc, tl, disp, scratch,
-     istate, nvac1, pmask) = st  # fmt: skip
+     istate, vmask, pmask) = st  # fmt: skip
     ef_layer, eseg_layer = base
     # Sites next to the reservoir form one index range (sites are numbered layer by layer).
     sa_lo, sa_hi = gint[0], gint[1]
@@ -265,7 +278,7 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
             phi[_ix(x)] = ef_layer[_ix(lx)] if lx >= 0 else 0
             psi[_ix(x)] = eseg_layer[_ix(lx)] if lx >= 0 else 0
             nsol1[_ix(x)] = 0
-            nvac1[_ix(x)] = 0
+            vmask[_ix(x)] = 0
             apos[_ix(x)] = -1
             cpos[_ix(x)] = -1
         tree[:] = 0.0
@@ -405,8 +418,9 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                     acc[_ix(lx)] += nvl[_ix(lx)] * (t - tl[_ix(lx)])
                     tl[_ix(lx)] = t
                     nvl[_ix(lx)] += isign
+                    # Vacancy-neighbour masks: the neighbour's slot pointing back to x.
                     for dd in range(8):
-                        nvac1[_ix(_shifted(x, nbr_off[_ix(cx), dd], dummy))] += isign
+                        vmask[_ix(_shifted(x, nbr_off[_ix(cx), dd], dummy))] ^= back_slot[dd]
                 elif sp == SOL:
                     for dd in range(8):
                         nsol1[_ix(_shifted(x, nbr_off[_ix(cx), dd], dummy))] += isign
@@ -450,7 +464,7 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
         # changes occupancies at the changed sites C and energies (and solute counts) within
         # the reach R of C, the set F = C + S_R(C). So w needs new rates iff w is in F or
         # next to a site of F. F is scanned; the neighbours of a site of F only when it has
-        # a vacancy neighbour that is not a changed site (nvac1 counts them) or lies next to
+        # a vacancy neighbour that is not a changed site (vmask marks them) or lies next to
         # the reservoir layer, whose Li atoms have events too.
         sid = istate[I_STAMP] + 1
         if sid >= 2147483647:
@@ -468,7 +482,7 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                     if y == dummy:
                         continue
                     o = occ[_ix(y)]
-                    nv = nvac1[_ix(y)]
+                    vm = np.int64(vmask[_ix(y)])
                     cond = (
                         o == VAC
                         or (y >= sa_lo and y < sa_hi)
@@ -476,7 +490,7 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                         or (n_chg == 2 and y == chg_site[1])
                     )
                     # Most reach sites are Li atoms without vacancy neighbours: nothing to do.
-                    if not cond and nv == 0 and y < sink_zone:
+                    if not cond and vm == 0 and y < sink_zone:
                         continue
                     # A site enters the list once per event (stamp), in the order of its
                     # first mention; a site of F gets all eight slots recomputed (mask 255).
@@ -486,33 +500,42 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                             pend[n_pend] = y
                             n_pend += 1
                         pmask[_ix(y)] = 255
-                    if y < sink_zone and nv == 0:
-                        continue
-                    # Vacancy neighbours already among the changed sites need no scan.
-                    # Hop: C = (u, x) with the vacancy now at u; x is next to u, and so are
-                    # the first-shell sites of u and the sites of x's shells that the
-                    # offset table marks. Single change: the first shell of a new vacancy.
-                    if n_chg == 2 and c == 0:
-                        known = 1 if (e >= 0 and reach_adj0[e]) else 0
-                    elif n_chg == 2:
-                        known = 1 if (e < 0 or reach_adjx[_ix(cx), d, e]) else 0
-                    else:
-                        known = 1 if (now_vac and e >= 0 and reach_adj0[e]) else 0
-                    if y < sink_zone and nv <= known:
-                        continue
-                    # A neighbour v of y outside F: only its slot pointing back to y can
-                    # have changed; the slots to recompute are collected in pmask[v].
+                    if y < sink_zone:
+                        if vm == 0:
+                            continue
+                        # Vacancy neighbours already among the changed sites need no scan.
+                        # Hop: C = (u, x) with the vacancy now at u; x is next to u, and so
+                        # are the first-shell sites of u and the sites of x's shells that the
+                        # offset table marks. Single change: the first shell of a new vacancy.
+                        if n_chg == 2 and c == 0:
+                            known = e >= 0 and reach_adj0[e]
+                        elif n_chg == 2:
+                            known = e < 0 or reach_adjx[_ix(cx), d, e]
+                        else:
+                            known = now_vac and e >= 0 and reach_adj0[e]
+                        if known and (vm & (vm - 1)) == 0:
+                            continue
                     cy = cls[_ix(y)]
-                    for dd in range(8):
-                        v = _shifted(y, nbr_off[_ix(cy), dd], dummy)
-                        if occ[_ix(v)] == VAC or (v >= sa_lo and v < sa_hi):
-                            if stamp[_ix(v)] != sid:
-                                stamp[_ix(v)] = sid
-                                pend[n_pend] = v
-                                n_pend += 1
-                                pmask[_ix(v)] = back_slot[dd]
-                            else:
-                                pmask[_ix(v)] |= back_slot[dd]
+                    if y >= sink_zone:
+                        # Li atoms next to the reservoir have events too.
+                        for dd in range(8):
+                            v = _shifted(y, nbr_off[_ix(cy), dd], dummy)
+                            if v >= sa_lo and v < sa_hi:
+                                vm |= 1 << dd
+                    # A neighbour v of y outside F: only its slot pointing back to y can
+                    # have changed; the slots to recompute are collected in pmask[v]. A set
+                    # bit of the mask is never a neighbour outside the slab.
+                    while vm != 0:
+                        dd = _lowest_bit(vm)
+                        vm &= vm - 1
+                        v = y + nbr_off[_ix(cy), dd]
+                        if stamp[_ix(v)] != sid:
+                            stamp[_ix(v)] = sid
+                            pend[n_pend] = v
+                            n_pend += 1
+                            pmask[_ix(v)] = back_slot[dd]
+                        else:
+                            pmask[_ix(v)] |= back_slot[dd]
         n_loop = n_sites if rebuild else n_pend
         for q in range(n_loop):
             y = q if rebuild else pend[q]
@@ -801,7 +824,7 @@ class KmcEngine:
         self.occ = np.full(n + 1, LI, dtype=np.int8)
         self.occ[n] = WALL
         self._nsol1 = np.zeros(n + 1, dtype=np.int16)
-        self._nvac1 = np.zeros(n + 1, dtype=np.int8)
+        self._vmask = np.zeros(n + 1, dtype=np.uint8)
         self._pmask = np.zeros(n + 1, dtype=np.uint8)
         self._apos = np.full(n + 1, -1, dtype=np.int32)
         self._act = np.zeros(n + 1, dtype=np.int32)
@@ -957,7 +980,7 @@ class KmcEngine:
             self._disp,
             self._scratch,
             self._istate,
-            self._nvac1,
+            self._vmask,
             self._pmask,
         )
 
