@@ -307,10 +307,13 @@ def test_incremental_rates_equal_a_rebuild_along_a_trajectory(facet):
         status = engine.run(500, strip_rate=2e9)
         assert status != STATUS_CONTACT_LOST
         incremental = np.array([engine.site_rates(x) for x in range(lattice.n_sites)])
+        field = engine.vacancy_field.copy()
         total = engine.total_rate
         engine.rebuild()
         rebuilt = np.array([engine.site_rates(x) for x in range(lattice.n_sites)])
         assert np.array_equal(incremental, rebuilt)
+        # Integer fields: the incremental sums equal a rebuild exactly.
+        assert np.array_equal(field, engine.vacancy_field)
         assert total == pytest.approx(engine.total_rate, rel=1e-12)
     c = engine.counters
     assert c.events == 15_000
@@ -485,3 +488,57 @@ def test_offset_classes_reproduce_every_sites_neighbour_tables(facet, nx, ny, n_
     expected = (reach[:n][:, None, :, None] == nbr1[nbr1[:n]][:, :, None, :]).any(-1)
     assert np.array_equal(adjacent[cls[:n]], expected)
     assert np.array_equal(attrs[cls[:n]], layer_of)
+
+
+@pytest.mark.parametrize(
+    ("facet", "nx", "ny", "n_layers", "periodic_z"),
+    [("100", 2, 3, 5, False), ("100", 5, 4, 8, False), ("110", 3, 4, 8, True)],
+)
+def test_hop_tables_visit_both_reaches_once_with_the_net_field(facet, nx, ny, n_layers, periodic_z):
+    # A hop of the vacancy x -> u visits u, u's reach, x and x's reach, each site once in
+    # that order, and adds there the pair energy of the vacancy at u minus that at x.
+    # Checked for every site and slot against the lattice's own neighbour tables, with a
+    # distinct pair energy per shell (V_vv) and another per shell (V_sv).
+    from anodefree.models.kmc.engine import OUTSIDE, _hop_tables, _offset_classes
+
+    lattice = SlabLattice(facet, 3.44, nx, ny, n_layers, n_shells=3, periodic_z=periodic_z)
+    n = lattice.n_sites
+    reach = lattice.shell_nbr
+    shells = lattice.shell_of_slot
+    field = reach[:, shells < 2]
+    cls, first, field_off, reach_off, adjacent, _ = _offset_classes(lattice, field, reach)
+    v_vv = np.array([11, 7, 5])
+    v_sv = np.array([-3, 2, 13])
+    n_classes = first.shape[0]
+    field_vv = np.tile(v_vv[shells[shells < 2]], (n_classes, 1))
+    field_sv = np.tile(v_sv[shells[shells < 2]], (n_classes, 1))
+    reach_adj0 = shells == 0
+    table, lengths = _hop_tables(
+        cls[:n], (first, field_off, reach_off, reach_adj0, adjacent, field_vv, field_sv)
+    )
+
+    def pair(site: int, other: int, energies: np.ndarray) -> int:
+        hits = np.flatnonzero(field[site] == other)
+        return int(energies[shells[shells < 2][hits]].sum())
+
+    nbr1 = lattice.nbr1
+    checked = 0
+    for x in range(n):
+        for d in range(8):
+            u = int(nbr1[x, d])
+            row = 8 * int(cls[x]) + d
+            if u == n:
+                assert first[cls[x], d] == OUTSIDE
+                continue
+            expected = []
+            for site in [u, *reach[u], x, *reach[x]]:
+                if site != n and site not in expected:
+                    expected.append(int(site))
+            entries = table[row, : 4 * lengths[row]].reshape(-1, 4)
+            assert [x + int(o) for o in entries[:, 0]] == expected
+            for (_, vv, sv, near), y in zip(entries, expected, strict=True):
+                assert vv == pair(u, y, v_vv) - pair(x, y, v_vv)
+                assert sv == pair(u, y, v_sv) - pair(x, y, v_sv)
+                assert bool(near) == (y in nbr1[u])
+            checked += 1
+    assert checked > 0

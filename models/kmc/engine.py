@@ -37,9 +37,12 @@ are O(log n_active). After an event only the rates that can have changed are rec
 event changes occupancies at one or two sites C and energies within the interaction reach R
 of them, F = C + shells_R(C); a site's rates depend on itself and its first neighbours, so
 the sites of F are checked, and the first neighbours of a site of F only when that site has a
-vacancy neighbour besides the changed sites (a per-site count of vacancy neighbours is kept).
-A site of F gets all eight rates recomputed; a vacancy found next to a site y of F only the
-rate of its hop towards y (a per-site slot mask), unless it is in F itself.
+vacancy neighbour besides the changed sites (a per-site bit mask of vacancy neighbours is
+kept, so only the vacant neighbours are visited). A site of F gets all eight rates
+recomputed; a vacancy found next to a site y of F only the rate of its hop towards y (a
+per-site slot mask), unless it is in F itself. For a hop (C = {x, u}, the two reaches
+overlap) a per-class table lists the sites of F once each, with the net field change there,
+so the field update and the scan of F are one pass.
 
 Geometry: sites are grouped into classes with identical neighbour index offsets (position in
 the stacking motif, in-plane wrap, distance from the top and bottom) and identical pair-energy
@@ -240,8 +243,11 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
     3 vacancy emission, 4 stripping) or the number of active sites (MODE_REBUILD; -1 when
     the event list is too small).
     """
-    (nbr_off, layer, cls, shell_off, reach_off, gint, hop_vectors, reach_adj0, reach_adjx,
-     back_slot, field_vv, field_sv, slot_vv, slot_sv, kra_code, slot_code) = geo  # fmt: skip
+    (nbr_off, layer, cls, shell_off, reach_off, gint, hop_vectors, reach_adj0, hop_tab,
+     hop_len, back_slot, field_vv, field_sv, slot_vv, slot_sv, kra_code,
+     slot_code) = geo  # fmt: skip
+    hop_width = hop_tab.shape[1]
+    hop_tab = hop_tab.reshape(-1)
     phi, psi, par, has_solute, rc_key, rc_val = ener
     (occ, nsol1, apos, act, arates, tree, contact, cpos, stamp, nvl, acc, tl, disp, scratch,
      istate, vmask, pmask) = st  # fmt: skip
@@ -444,7 +450,7 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
             # interface variant of each slot. Integer sums: exact in any order.
             dv = (1 if new == VAC else 0) - (1 if old == VAC else 0)
             ds = (1 if new == SOL else 0) - (1 if old == SOL else 0)
-            if dv != 0 or ds != 0:
+            if (dv != 0 or ds != 0) and not transfer:
                 for kk in range(n_shell):
                     y = _shifted(x, shell_off[_ix(cx), kk], dummy)
                     phi[_ix(y)] += dv * field_vv[_ix(cx), kk] + ds * field_sv[_ix(cx), kk]
@@ -473,69 +479,81 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
         istate[I_STAMP] = sid
         n_pend = 0
         if not rebuild:
-            for c in range(n_chg):
-                xc = chg_site[c]
-                cx = cls[_ix(xc)]
-                now_vac = occ[_ix(chg_site[0])] == VAC  # the vacancy after the event, if any
-                for e in range(-1, n_reach):
-                    y = xc if e < 0 else _shifted(xc, reach_off[_ix(cx), e], dummy)
+            now_vac = occ[_ix(chg_site[0])] == VAC  # the vacancy after the event, if any
+            if transfer:
+                # A hop: one visit per site of the union of both reaches (hop table row of
+                # x's class and slot d), which also applies the net field change there.
+                xh = chg_site[1]
+                hop_row = np.int64(cls[_ix(xh)]) * 8 + d
+                row = hop_row * hop_width
+                n_visit = hop_len[_ix(hop_row)]
+                s_hop = 1 if chg_new[1] == SOL else 0
+            else:
+                n_visit = n_chg * (n_reach + 1)
+            for q in range(n_visit):
+                if transfer:
+                    j = row + 4 * q
+                    y = xh + hop_tab[_ix(j)]
+                    net_sv = hop_tab[_ix(j + 2)]
+                    phi[_ix(y)] += hop_tab[_ix(j + 1)] - s_hop * net_sv
+                    if has_solute:
+                        psi[_ix(y)] += net_sv
+                    known = hop_tab[_ix(j + 3)] != 0
+                else:
+                    c = q // (n_reach + 1)
+                    e = q - c * (n_reach + 1) - 1
+                    xc = chg_site[c]
+                    y = xc if e < 0 else _shifted(xc, reach_off[_ix(cls[_ix(xc)]), e], dummy)
                     if y == dummy:
                         continue
-                    o = occ[_ix(y)]
-                    vm = np.int64(vmask[_ix(y)])
-                    cond = (
-                        o == VAC
-                        or (y >= sa_lo and y < sa_hi)
-                        or y == chg_site[0]
-                        or (n_chg == 2 and y == chg_site[1])
-                    )
-                    # Most reach sites are Li atoms without vacancy neighbours: nothing to do.
-                    if not cond and vm == 0 and y < sink_zone:
+                    known = now_vac and e >= 0 and reach_adj0[e]
+                o = occ[_ix(y)]
+                vm = np.int64(vmask[_ix(y)])
+                cond = (
+                    o == VAC
+                    or (y >= sa_lo and y < sa_hi)
+                    or y == chg_site[0]
+                    or (n_chg == 2 and y == chg_site[1])
+                )
+                # Most reach sites are Li atoms without vacancy neighbours: nothing to do.
+                if not cond and vm == 0 and y < sink_zone:
+                    continue
+                # A site enters the list once per event (stamp), in the order of its
+                # first mention; a site of F gets all eight slots recomputed (mask 255).
+                if cond:
+                    if stamp[_ix(y)] != sid:
+                        stamp[_ix(y)] = sid
+                        pend[n_pend] = y
+                        n_pend += 1
+                    pmask[_ix(y)] = 255
+                if y < sink_zone:
+                    if vm == 0:
                         continue
-                    # A site enters the list once per event (stamp), in the order of its
-                    # first mention; a site of F gets all eight slots recomputed (mask 255).
-                    if cond:
-                        if stamp[_ix(y)] != sid:
-                            stamp[_ix(y)] = sid
-                            pend[n_pend] = y
-                            n_pend += 1
-                        pmask[_ix(y)] = 255
-                    if y < sink_zone:
-                        if vm == 0:
-                            continue
-                        # Vacancy neighbours already among the changed sites need no scan.
-                        # Hop: C = (u, x) with the vacancy now at u; x is next to u, and so
-                        # are the first-shell sites of u and the sites of x's shells that the
-                        # offset table marks. Single change: the first shell of a new vacancy.
-                        if n_chg == 2 and c == 0:
-                            known = e >= 0 and reach_adj0[e]
-                        elif n_chg == 2:
-                            known = e < 0 or reach_adjx[_ix(cx), d, e]
-                        else:
-                            known = now_vac and e >= 0 and reach_adj0[e]
-                        if known and (vm & (vm - 1)) == 0:
-                            continue
-                    cy = cls[_ix(y)]
-                    if y >= sink_zone:
-                        # Li atoms next to the reservoir have events too.
-                        for dd in range(8):
-                            v = _shifted(y, nbr_off[_ix(cy), dd], dummy)
-                            if v >= sa_lo and v < sa_hi:
-                                vm |= 1 << dd
-                    # A neighbour v of y outside F: only its slot pointing back to y can
-                    # have changed; the slots to recompute are collected in pmask[v]. A set
-                    # bit of the mask is never a neighbour outside the slab.
-                    while vm != 0:
-                        dd = _lowest_bit(vm)
-                        vm &= vm - 1
-                        v = y + nbr_off[_ix(cy), dd]
-                        if stamp[_ix(v)] != sid:
-                            stamp[_ix(v)] = sid
-                            pend[n_pend] = v
-                            n_pend += 1
-                            pmask[_ix(v)] = back_slot[dd]
-                        else:
-                            pmask[_ix(v)] |= back_slot[dd]
+                    # Vacancy neighbours already among the changed sites need no scan
+                    # ("known": next to the vacancy after a hop, or next to a new vacancy).
+                    if known and (vm & (vm - 1)) == 0:
+                        continue
+                cy = cls[_ix(y)]
+                if y >= sink_zone:
+                    # Li atoms next to the reservoir have events too.
+                    for dd in range(8):
+                        v = _shifted(y, nbr_off[_ix(cy), dd], dummy)
+                        if v >= sa_lo and v < sa_hi:
+                            vm |= 1 << dd
+                # A neighbour v of y outside F: only its slot pointing back to y can
+                # have changed; the slots to recompute are collected in pmask[v]. A set
+                # bit of the mask is never a neighbour outside the slab.
+                while vm != 0:
+                    dd = _lowest_bit(vm)
+                    vm &= vm - 1
+                    v = y + nbr_off[_ix(cy), dd]
+                    if stamp[_ix(v)] != sid:
+                        stamp[_ix(v)] = sid
+                        pend[n_pend] = v
+                        n_pend += 1
+                        pmask[_ix(v)] = back_slot[dd]
+                    else:
+                        pmask[_ix(v)] |= back_slot[dd]
         n_loop = n_sites if rebuild else n_pend
         for q in range(n_loop):
             y = q if rebuild else pend[q]
@@ -665,6 +683,85 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
     fstate[0] = t
     rng[0], rng[1], rng[2], rng[3] = s0, s1, s2, s3
     return kind if mode == MODE_FORCED else status
+
+
+def _hop_visits(
+    x: int, d: int, site_class: np.ndarray, tables: tuple[np.ndarray, ...]
+) -> list[tuple[int, int, int, int]]:
+    """Return the visits of the hop of a vacancy at x along slot d (see :func:`_hop_tables`)."""
+    nbr_off, shell_off, reach_off, reach_adj0, reach_adjx, field_vv, field_sv = tables
+    cx = int(site_class[x])
+    u = x + int(nbr_off[cx, d])
+    cu = int(site_class[u])
+    # (centre, offset, next to u) in the order of a scan of u, u's reach, x, x's reach.
+    order = [(u, 0, False)]
+    order += [(u, o, a) for o, a in zip(reach_off[cu], reach_adj0, strict=True)]
+    order += [(x, 0, True)]
+    order += [(x, o, a) for o, a in zip(reach_off[cx], reach_adjx[cx, d], strict=True)]
+    visits: dict[int, list[int]] = {}
+    for centre, offset, near_u in order:
+        if offset == OUTSIDE:
+            continue
+        site = centre + int(offset)
+        if site not in visits:
+            visits[site] = [0, 0, int(near_u)]
+        elif bool(visits[site][2]) != bool(near_u):
+            # Both reaches must agree on whether a shared site is next to u.
+            msg = f"hop table: site {site} is and is not next to {u} (inconsistent classes)"
+            raise RuntimeError(msg)
+    for centre, cc, sign in ((u, cu, 1), (x, cx, -1)):
+        for offset, vv, sv in zip(shell_off[cc], field_vv[cc], field_sv[cc], strict=True):
+            if offset != OUTSIDE:
+                entry = visits[centre + int(offset)]
+                entry[0] += sign * int(vv)
+                entry[1] += sign * int(sv)
+    return [(site - x, vv, sv, near) for site, (vv, sv, near) in visits.items()]
+
+
+def _hop_tables(
+    site_class: np.ndarray, tables: tuple[np.ndarray, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per class of the vacancy site x and hop slot d: the sites a hop visits, in order.
+
+    A hop moves the vacancy from x to u = x + nbr_off[d]. The kernel visits u, the reach
+    sites of u, x and the reach sites of x, each once (first mention kept, which is the
+    order in which the sites would enter the refresh list if each reach were scanned in
+    turn), and at each applies the net field change of the hop: the vacancy's pair
+    energies around u minus those around x (``net_vv``; ``net_sv`` for the solute
+    fields). Row ``8 * class + d`` holds (offset from x, net_vv, net_sv, next to u) per
+    visited site; sites outside the slab are left out. The union is built on one site of
+    each class, which stands for all: the offsets and pair energies of a class and of its
+    hop targets are the same for all its sites.
+
+    Parameters
+    ----------
+    site_class
+        Class of each site (without the dummy).
+    tables
+        The class tables: first-neighbour, field-shell and reach offsets, whether a reach
+        slot is a first-shell slot, whether reach slot e of x is next to the target of
+        slot d, and the field pair energies (V_vv, V_sv) of each shell slot.
+
+    Returns
+    -------
+    tuple[numpy.ndarray, numpy.ndarray]
+        The table (n_classes * 8, 4 * max visits) and the number of visits per row.
+    """
+    nbr_off = tables[0]
+    _, representative = np.unique(site_class, return_index=True)
+    rows = [
+        _hop_visits(int(representative[cx]), d, site_class, tables)
+        if nbr_off[cx, d] != OUTSIDE
+        else []
+        for cx in range(nbr_off.shape[0])
+        for d in range(8)
+    ]
+    width = max(len(row) for row in rows)
+    table = np.zeros((len(rows), 4 * width), dtype=np.int64)
+    for i, row in enumerate(rows):
+        if row:
+            table[i, : 4 * len(row)] = np.asarray(row, dtype=np.int64).reshape(-1)
+    return table, np.array([len(row) for row in rows], dtype=np.int64)
 
 
 def _back_slot_bits(hop_vectors: np.ndarray) -> np.ndarray:
@@ -928,6 +1025,9 @@ class KmcEngine:
             raise ValueError(msg)
         # Free slots the kernel keeps in the event list (it stops to grow it below that).
         self._margin = 2 * (reach_nbr.shape[1] + 1) * 9 + 4
+        hop_tab, hop_len = _hop_tables(
+            cls[:n], (nbr_off, shell_off, reach_off, reach_adj0, reach_adjx, field_vv, field_sv)
+        )
         return (
             nbr_off,
             layer.astype(np.int16),
@@ -937,7 +1037,8 @@ class KmcEngine:
             gint,
             np.ascontiguousarray(lattice.hop_vectors),
             reach_adj0,
-            reach_adjx,
+            hop_tab,
+            hop_len,
             _back_slot_bits(lattice.hop_vectors),
             np.ascontiguousarray(field_vv),
             np.ascontiguousarray(field_sv),
