@@ -479,7 +479,11 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
         istate[I_STAMP] = sid
         n_pend = 0
         if not rebuild:
-            now_vac = occ[_ix(chg_site[0])] == VAC  # the vacancy after the event, if any
+            # The changed sites in registers (stores to the arrays below would make the
+            # compiler reload them from memory on every visit).
+            c0 = chg_site[0]
+            c1 = chg_site[1] if n_chg == 2 else -1
+            now_vac = occ[_ix(c0)] == VAC  # the vacancy after the event, if any
             if transfer:
                 # A hop: one visit per site of the union of both reaches (hop table row of
                 # x's class and slot d), which also applies the net field change there.
@@ -509,12 +513,8 @@ def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see abov
                     known = now_vac and e >= 0 and reach_adj0[e]
                 o = occ[_ix(y)]
                 vm = np.int64(vmask[_ix(y)])
-                cond = (
-                    o == VAC
-                    or (y >= sa_lo and y < sa_hi)
-                    or y == chg_site[0]
-                    or (n_chg == 2 and y == chg_site[1])
-                )
+                changed = y == c0 or y == c1  # noqa: PLR1714 - two compares in numba
+                cond = o == VAC or (y >= sa_lo and y < sa_hi) or changed
                 # Most reach sites are Li atoms without vacancy neighbours: nothing to do.
                 if not cond and vm == 0 and y < sink_zone:
                     continue
