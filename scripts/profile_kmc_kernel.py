@@ -52,7 +52,7 @@ def child(scenario: str, seconds: float, workdir: Path) -> None:
     engine, strip_rate = kmc_events.build_engine(scenario)
     start = engine.occupancy()
     engine.run(200_000, strip_rate=strip_rate)  # compile, warm up
-    kernel = kernel_module._kernel  # noqa: SLF001 - the compiled kernel is the subject
+    kernel = kernel_module._KERNELS[engine.tables.has_solute]  # noqa: SLF001 - the subject
     compiled = kernel.overloads[kernel.signatures[0]]
     address = compiled.library.get_pointer_to_function(compiled.fndesc.llvm_func_name)
     (workdir / "address").write_text(str(address))

@@ -496,7 +496,8 @@ def test_offset_classes_reproduce_every_sites_neighbour_tables(facet, nx, ny, n_
 )
 def test_hop_tables_visit_both_reaches_once_with_the_net_field(facet, nx, ny, n_layers, periodic_z):
     # A hop of the vacancy x -> u visits u, u's reach, x and x's reach, each site once in
-    # that order, and adds there the pair energy of the vacancy at u minus that at x.
+    # that order (the quiet sites last), and adds there the pair energy of the vacancy at u
+    # minus that at x.
     # Checked for every site and slot against the lattice's own neighbour tables, with a
     # distinct pair energy per shell (V_vv) and another per shell (V_sv).
     from anodefree.models.kmc.engine import OUTSIDE, _hop_tables, _offset_classes
@@ -522,7 +523,7 @@ def test_hop_tables_visit_both_reaches_once_with_the_net_field(facet, nx, ny, n_
         return int(energies[shells[shells < 2][hits]].sum())
 
     nbr1 = lattice.nbr1
-    checked = 0
+    checked = quiet_seen = 0
     for x in range(n):
         for d in range(8):
             u = int(nbr1[x, d])
@@ -530,15 +531,27 @@ def test_hop_tables_visit_both_reaches_once_with_the_net_field(facet, nx, ny, n_
             if u == n:
                 assert first[cls[x], d] == OUTSIDE
                 continue
-            expected = []
+            mentioned = []
             for site in [u, *reach[u], x, *reach[x]]:
-                if site != n and site not in expected:
-                    expected.append(int(site))
-            entries = table[row, : 4 * lengths[row]].reshape(-1, 4)
+                if site != n and site not in mentioned:
+                    mentioned.append(int(site))
+            # Quiet sites (no vacancy pair energy change, and neither u, x nor next to
+            # them) come last; each part keeps the order of first mention.
+            close = {u, x, *nbr1[u], *nbr1[x]}
+
+            def quiet(y: int, u: int = u, x: int = x, close: set = close) -> bool:
+                return pair(u, y, v_vv) == pair(x, y, v_vv) and y not in close
+
+            loud = [y for y in mentioned if not quiet(y)]
+            expected = loud + [y for y in mentioned if quiet(y)]
+            assert lengths[row, 1] == len(loud)
+            entries = table[row, : 4 * lengths[row, 0]].reshape(-1, 4)
             assert [x + int(o) for o in entries[:, 0]] == expected
             for (_, vv, sv, near), y in zip(entries, expected, strict=True):
                 assert vv == pair(u, y, v_vv) - pair(x, y, v_vv)
                 assert sv == pair(u, y, v_sv) - pair(x, y, v_sv)
                 assert bool(near) == (y in nbr1[u])
             checked += 1
+            quiet_seen += len(expected) - len(loud)
     assert checked > 0
+    assert quiet_seen > 0  # the third reach shell carries no pair energy here: quiet sites

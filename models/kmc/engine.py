@@ -42,7 +42,12 @@ kept, so only the vacant neighbours are visited). A site of F gets all eight rat
 recomputed; a vacancy found next to a site y of F only the rate of its hop towards y (a
 per-site slot mask), unless it is in F itself. For a hop (C = {x, u}, the two reaches
 overlap) a per-class table lists the sites of F once each, with the net field change there,
-so the field update and the scan of F are one pass.
+so the field update and the scan of F are one pass. For a Li hop, the sites of F where only
+psi changes (no vacancy pair energy there, not next to x or u; the third shell with
+solute-vacancy interactions) come last in the row and get a cheaper loop: psi(y) enters
+only the rates of solute hops into or out of y, so most of them (Li atoms) need nothing.
+The kernel is compiled twice, with and without the solute code (runs without a solute
+leave it out entirely).
 
 Geometry: sites are grouped into classes with identical neighbour index offsets (position in
 the stacking motif, in-plane wrap, distance from the top and bottom) and identical pair-energy
@@ -221,488 +226,542 @@ def _lowest_bit(typingctx: object, value: types.Integer) -> tuple:  # noqa: ARG0
 # of every array handed to a helper function (an atomic operation), which cost three quarters
 # of the run time when the event logic was split into helpers. Inside one function the arrays
 # are unpacked once and the loop body touches no reference counts.
-@nb.njit(cache=True, error_model="numpy")
-def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see above
-    mode: int,
-    max_events: int,
-    stop_stripped: int,
-    t_stop: float,
-    strip_rate: float,
-    forced_site: int,
-    forced_slot: int,
-    fstate: np.ndarray,
-    rng: np.ndarray,
-    geo: tuple,
-    ener: tuple,
-    st: tuple,
-    base: tuple,
-) -> int:
-    """Run events (MODE_RUN), carry out one given event (MODE_FORCED) or rebuild everything.
+def _make_kernel(with_solute: bool):  # noqa: ANN202, C901, PLR0915 - returns the dispatcher
+    """Compile the kernel for runs with or without a solute (dead code left out)."""
 
-    Returns the status code (MODE_RUN), the event kind (MODE_FORCED: 1 hop, 2 reservoir fill,
-    3 vacancy emission, 4 stripping) or the number of active sites (MODE_REBUILD; -1 when
-    the event list is too small).
-    """
-    (nbr_off, layer, cls, shell_off, reach_off, gint, hop_vectors, reach_adj0, hop_tab,
-     hop_len, back_slot, field_vv, field_sv, slot_vv, slot_sv, kra_code,
-     slot_code) = geo  # fmt: skip
-    hop_width = hop_tab.shape[1]
-    hop_tab = hop_tab.reshape(-1)
-    phi, psi, par, has_solute, rc_key, rc_val = ener
-    (occ, nsol1, apos, act, arates, tree, contact, cpos, stamp, nvl, acc, tl, disp, scratch,
-     istate, vmask, pmask) = st  # fmt: skip
-    ef_layer, eseg_layer = base
-    # Sites next to the reservoir form one index range (sites are numbered layer by layer).
-    sa_lo, sa_hi = gint[0], gint[1]
-    sink_zone = gint[2]  # from this site index on, neighbours may be Li next to the reservoir
-    inv_kT, nu_li, nu_sol, quantum = par[0], par[1], par[2], par[3]
-    rc_shift = np.uint64(64 - RATE_CACHE_BITS)
-    leaf0 = tree.shape[0] // 2
-    dummy = occ.shape[0] - 1
-    n_sites = dummy
-    n_shell = shell_off.shape[1]
-    n_reach = reach_off.shape[1]
-    margin = 2 * (n_reach + 1) * 9 + 4
-    pend = np.empty(margin, np.int64)
-    t = fstate[0]
-    s0, s1, s2, s3 = rng[0], rng[1], rng[2], rng[3]
-    chg_site = np.zeros(2, np.int64)
-    chg_old = np.zeros(2, np.int64)
-    chg_new = np.zeros(2, np.int64)
-    upd_slot = np.zeros(2, np.int64)
-    upd_val = np.zeros(2)
-    status = STATUS_MAX_EVENTS
-    kind = 0
-    rebuild = mode == MODE_REBUILD
-    if rebuild:
-        for lay in range(nvl.shape[0]):
-            acc[_ix(lay)] += nvl[_ix(lay)] * (t - tl[_ix(lay)])
-            tl[_ix(lay)] = t
-            nvl[_ix(lay)] = 0
-        for x in range(n_sites + 1):
-            lx = layer[_ix(x)]
-            phi[_ix(x)] = ef_layer[_ix(lx)] if lx >= 0 else 0
-            psi[_ix(x)] = eseg_layer[_ix(lx)] if lx >= 0 else 0
-            nsol1[_ix(x)] = 0
-            vmask[_ix(x)] = 0
-            apos[_ix(x)] = -1
-            cpos[_ix(x)] = -1
-        tree[:] = 0.0
-        istate[I_NACT] = 0
-        istate[I_CONTACT] = 0
-    n = 0
-    while True:
-        # ------------------------------------------------------------ choose the event
-        n_chg = 0
-        x = -1
-        d = -1
-        transfer = False
+    @nb.njit(cache=True, error_model="numpy")
+    def _kernel(  # noqa: C901, PLR0912, PLR0915 - one function on purpose, see above
+        mode: int,
+        max_events: int,
+        stop_stripped: int,
+        t_stop: float,
+        strip_rate: float,
+        forced_site: int,
+        forced_slot: int,
+        fstate: np.ndarray,
+        rng: np.ndarray,
+        geo: tuple,
+        ener: tuple,
+        st: tuple,
+        base: tuple,
+    ) -> int:
+        """Run events (MODE_RUN), carry out one given event (MODE_FORCED) or rebuild everything.
+
+        Returns the status code (MODE_RUN), the event kind (MODE_FORCED: 1 hop, 2 reservoir fill,
+        3 vacancy emission, 4 stripping) or the number of active sites (MODE_REBUILD; -1 when
+        the event list is too small).
+        """
+        (nbr_off, layer, cls, shell_off, reach_off, gint, hop_vectors, reach_adj0, hop_tab,
+         hop_len, back_slot, field_vv, field_sv, slot_vv, slot_sv, kra_code,
+         slot_code) = geo  # fmt: skip
+        hop_width = hop_tab.shape[1]
+        hop_tab = hop_tab.reshape(-1)
+        phi, psi, par, _, rc_key, rc_val = ener
+        has_solute = with_solute  # a compile-time constant: no solute code without one
+        (occ, nsol1, apos, act, arates, tree, contact, cpos, stamp, nvl, acc, tl, disp, scratch,
+         istate, vmask, pmask) = st  # fmt: skip
+        ef_layer, eseg_layer = base
+        # Sites next to the reservoir form one index range (sites are numbered layer by layer).
+        sa_lo, sa_hi = gint[0], gint[1]
+        sink_zone = gint[2]  # from this site index on, neighbours may be Li next to the reservoir
+        inv_kT, nu_li, nu_sol, quantum = par[0], par[1], par[2], par[3]
+        rc_shift = np.uint64(64 - RATE_CACHE_BITS)
+        leaf0 = tree.shape[0] // 2
+        dummy = occ.shape[0] - 1
+        n_sites = dummy
+        n_shell = shell_off.shape[1]
+        n_reach = reach_off.shape[1]
+        margin = 2 * (n_reach + 1) * 9 + 4
+        pend = np.empty(margin, np.int64)
+        t = fstate[0]
+        s0, s1, s2, s3 = rng[0], rng[1], rng[2], rng[3]
+        chg_site = np.zeros(2, np.int64)
+        chg_old = np.zeros(2, np.int64)
+        chg_new = np.zeros(2, np.int64)
+        upd_slot = np.zeros(2, np.int64)
+        upd_val = np.zeros(2)
+        status = STATUS_MAX_EVENTS
+        kind = 0
+        rebuild = mode == MODE_REBUILD
         if rebuild:
-            pass
-        elif mode == MODE_FORCED:
-            if n > 0:
-                break
-            if forced_slot < 0:
-                chg_site[0] = forced_site
-                chg_old[0] = LI
-                chg_new[0] = VAC
-                n_chg = 1
-                istate[I_STRIPPED] += 1
-                kind = 4
-            else:
-                x = forced_site
-                d = forced_slot
-        else:
-            if n >= max_events:
-                break
-            if istate[I_NACT] + margin > leaf0:
-                status = STATUS_GROW
-                break
-            if strip_rate > 0.0 and istate[I_CONTACT] == 0:
-                status = STATUS_CONTACT_LOST
-                break
-            r_total = tree[1] + strip_rate
-            if r_total <= 0.0:
-                status = STATUS_NO_EVENTS
-                break
-            u1, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
-            dt = -math.log(1.0 - u1) / r_total
-            if t + dt > t_stop:
-                t = t_stop
-                status = STATUS_TIME_LIMIT
-                break
-            t += dt
-            u2, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
-            r = u2 * r_total
-            if r < strip_rate:
-                k = min(int(r / strip_rate * istate[I_CONTACT]), istate[I_CONTACT] - 1)
-                chg_site[0] = contact[_ix(k)]
-                chg_old[0] = LI
-                chg_new[0] = VAC
-                n_chg = 1
-                istate[I_STRIPPED] += 1
-            else:
-                r -= strip_rate
-                # Descend the sum tree; a rounding miss that lands on an empty leaf draws again.
-                while True:
-                    # Branch-free descent (the comparisons are unpredictable): go right
-                    # by adding the comparison result; r - 0.0 == r, so the arithmetic
-                    # is that of the branching form.
-                    node = 1
-                    while node < leaf0:
-                        node <<= 1
-                        left = tree[_ix(node)]
-                        right = 1 if r >= left else 0
-                        r -= left * right
-                        node += right
-                    if tree[_ix(node)] > 0.0:
-                        break
-                    u3, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
-                    r = u3 * tree[1]
-                k = node - leaf0
-                cum = 0.0
-                for dd in range(8):
-                    rd = arates[_ix(k), dd]
-                    if rd > 0.0:
-                        d = dd
-                        cum += rd
-                        if r < cum:
-                            break
-                x = act[_ix(k)]
-        if x >= 0:
-            # A hop-type event (site x, slot d): decode it into occupancy changes.
-            u = _shifted(x, nbr_off[_ix(cls[_ix(x)]), d], dummy)
-            if occ[_ix(x)] == VAC:
-                species = occ[_ix(u)]
-                if species == SINK:
-                    chg_site[0] = x
-                    chg_old[0] = VAC
-                    chg_new[0] = LI
-                    n_chg = 1
-                    istate[I_SINK_FILL] += 1
-                    kind = 2
-                else:
-                    chg_site[0] = u
-                    chg_old[0] = species
-                    chg_new[0] = VAC
-                    chg_site[1] = x
-                    chg_old[1] = VAC
-                    chg_new[1] = species
-                    n_chg = 2
-                    transfer = True
-                    for c in range(3):
-                        disp[c] += hop_vectors[_ix(d), c]
-                    if species == SOL:
-                        istate[I_SOL_HOPS] += 1
-                    else:
-                        istate[I_LI_HOPS] += 1
-                    kind = 1
-            else:
-                chg_site[0] = x
-                chg_old[0] = LI
-                chg_new[0] = VAC
-                n_chg = 1
-                istate[I_SINK_EMIT] += 1
-                kind = 3
-        # ------------------------------------------------------------ apply the changes
-        n_outer = n_sites if rebuild else n_chg
-        for c in range(n_outer):
-            if rebuild:
-                x = c
-                old = -1
-                new = occ[_ix(x)]
-            else:
-                x = chg_site[c]
-                old = chg_old[c]
-                new = chg_new[c]
-            lx = layer[_ix(x)]
-            cx = cls[_ix(x)]
-            for phase in range(2):
-                sp = old if phase == 0 else new
-                isign = -1 if phase == 0 else 1
-                if sp == VAC:
-                    acc[_ix(lx)] += nvl[_ix(lx)] * (t - tl[_ix(lx)])
-                    tl[_ix(lx)] = t
-                    nvl[_ix(lx)] += isign
-                    # Vacancy-neighbour masks: the neighbour's slot pointing back to x.
-                    for dd in range(8):
-                        vmask[_ix(_shifted(x, nbr_off[_ix(cx), dd], dummy))] ^= back_slot[dd]
-                elif sp == SOL:
-                    for dd in range(8):
-                        nsol1[_ix(_shifted(x, nbr_off[_ix(cx), dd], dummy))] += isign
-                elif sp == LI and lx == 0:
-                    if phase == 0:
-                        kc = cpos[_ix(x)]
-                        last = contact[_ix(istate[I_CONTACT] - 1)]
-                        contact[_ix(kc)] = last
-                        cpos[_ix(last)] = kc
-                        cpos[_ix(x)] = -1
-                        istate[I_CONTACT] -= 1
-                    else:
-                        kc = istate[I_CONTACT]
-                        contact[_ix(kc)] = x
-                        cpos[_ix(x)] = kc
-                        istate[I_CONTACT] = kc + 1
-                if phase == 0:
-                    occ[_ix(x)] = new
-            # Fields: a vacancy shifts phi by V_vv and psi by V_sv around it, a solute shifts
-            # phi by V_sv; the pair energies of the site's class already carry the
-            # interface variant of each slot. Integer sums: exact in any order.
-            dv = (1 if new == VAC else 0) - (1 if old == VAC else 0)
-            ds = (1 if new == SOL else 0) - (1 if old == SOL else 0)
-            if (dv != 0 or ds != 0) and not transfer:
-                for kk in range(n_shell):
-                    y = _shifted(x, shell_off[_ix(cx), kk], dummy)
-                    phi[_ix(y)] += dv * field_vv[_ix(cx), kk] + ds * field_sv[_ix(cx), kk]
-                    if has_solute:
-                        psi[_ix(y)] += dv * field_sv[_ix(cx), kk]
-        if transfer:
-            # The vacancy moved x -> u: hand its event slot over to u.
-            u = chg_site[0]
-            x = chg_site[1]
-            if apos[_ix(u)] < 0 and apos[_ix(x)] >= 0:
-                k = apos[_ix(x)]
-                act[_ix(k)] = u
-                apos[_ix(u)] = k
+            for lay in range(nvl.shape[0]):
+                acc[_ix(lay)] += nvl[_ix(lay)] * (t - tl[_ix(lay)])
+                tl[_ix(lay)] = t
+                nvl[_ix(lay)] = 0
+            for x in range(n_sites + 1):
+                lx = layer[_ix(x)]
+                phi[_ix(x)] = ef_layer[_ix(lx)] if lx >= 0 else 0
+                psi[_ix(x)] = eseg_layer[_ix(lx)] if lx >= 0 else 0
+                nsol1[_ix(x)] = 0
+                vmask[_ix(x)] = 0
                 apos[_ix(x)] = -1
-        # ------------------------------------------------------------ refresh the rates
-        # The rates of an active site w depend on w and its first neighbours. An event
-        # changes occupancies at the changed sites C and energies (and solute counts) within
-        # the reach R of C, the set F = C + S_R(C). So w needs new rates iff w is in F or
-        # next to a site of F. F is scanned; the neighbours of a site of F only when it has
-        # a vacancy neighbour that is not a changed site (vmask marks them) or lies next to
-        # the reservoir layer, whose Li atoms have events too.
-        sid = istate[I_STAMP] + 1
-        if sid >= 2147483647:
-            stamp[:] = 0
-            sid = 1
-        istate[I_STAMP] = sid
-        n_pend = 0
-        if not rebuild:
-            # The changed sites in registers (stores to the arrays below would make the
-            # compiler reload them from memory on every visit).
-            c0 = chg_site[0]
-            c1 = chg_site[1] if n_chg == 2 else -1
-            now_vac = occ[_ix(c0)] == VAC  # the vacancy after the event, if any
-            if transfer:
-                # A hop: one visit per site of the union of both reaches (hop table row of
-                # x's class and slot d), which also applies the net field change there.
-                xh = chg_site[1]
-                hop_row = np.int64(cls[_ix(xh)]) * 8 + d
-                row = hop_row * hop_width
-                n_visit = hop_len[_ix(hop_row)]
-                s_hop = 1 if chg_new[1] == SOL else 0
-            else:
-                n_visit = n_chg * (n_reach + 1)
-            for q in range(n_visit):
-                if transfer:
-                    j = row + 4 * q
-                    y = xh + hop_tab[_ix(j)]
-                    net_sv = hop_tab[_ix(j + 2)]
-                    phi[_ix(y)] += hop_tab[_ix(j + 1)] - s_hop * net_sv
-                    if has_solute:
-                        psi[_ix(y)] += net_sv
-                    known = hop_tab[_ix(j + 3)] != 0
+                cpos[_ix(x)] = -1
+            tree[:] = 0.0
+            istate[I_NACT] = 0
+            istate[I_CONTACT] = 0
+        n = 0
+        while True:
+            # ------------------------------------------------------------ choose the event
+            n_chg = 0
+            x = -1
+            d = -1
+            transfer = False
+            if rebuild:
+                pass
+            elif mode == MODE_FORCED:
+                if n > 0:
+                    break
+                if forced_slot < 0:
+                    chg_site[0] = forced_site
+                    chg_old[0] = LI
+                    chg_new[0] = VAC
+                    n_chg = 1
+                    istate[I_STRIPPED] += 1
+                    kind = 4
                 else:
-                    c = q // (n_reach + 1)
-                    e = q - c * (n_reach + 1) - 1
-                    xc = chg_site[c]
-                    y = xc if e < 0 else _shifted(xc, reach_off[_ix(cls[_ix(xc)]), e], dummy)
-                    if y == dummy:
-                        continue
-                    known = now_vac and e >= 0 and reach_adj0[e]
-                o = occ[_ix(y)]
-                vm = np.int64(vmask[_ix(y)])
-                changed = y == c0 or y == c1  # noqa: PLR1714 - two compares in numba
-                cond = o == VAC or (y >= sa_lo and y < sa_hi) or changed
-                # Most reach sites are Li atoms without vacancy neighbours: nothing to do.
-                if not cond and vm == 0 and y < sink_zone:
-                    continue
-                # A site enters the list once per event (stamp), in the order of its
-                # first mention; a site of F gets all eight slots recomputed (mask 255).
-                if cond:
-                    if stamp[_ix(y)] != sid:
-                        stamp[_ix(y)] = sid
-                        pend[n_pend] = y
-                        n_pend += 1
-                    pmask[_ix(y)] = 255
-                if y < sink_zone:
-                    if vm == 0:
-                        continue
-                    # Vacancy neighbours already among the changed sites need no scan
-                    # ("known": next to the vacancy after a hop, or next to a new vacancy).
-                    if known and (vm & (vm - 1)) == 0:
-                        continue
-                cy = cls[_ix(y)]
-                if y >= sink_zone:
-                    # Li atoms next to the reservoir have events too.
+                    x = forced_site
+                    d = forced_slot
+            else:
+                if n >= max_events:
+                    break
+                if istate[I_NACT] + margin > leaf0:
+                    status = STATUS_GROW
+                    break
+                if strip_rate > 0.0 and istate[I_CONTACT] == 0:
+                    status = STATUS_CONTACT_LOST
+                    break
+                r_total = tree[1] + strip_rate
+                if r_total <= 0.0:
+                    status = STATUS_NO_EVENTS
+                    break
+                u1, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
+                dt = -math.log(1.0 - u1) / r_total
+                if t + dt > t_stop:
+                    t = t_stop
+                    status = STATUS_TIME_LIMIT
+                    break
+                t += dt
+                u2, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
+                r = u2 * r_total
+                if r < strip_rate:
+                    k = min(int(r / strip_rate * istate[I_CONTACT]), istate[I_CONTACT] - 1)
+                    chg_site[0] = contact[_ix(k)]
+                    chg_old[0] = LI
+                    chg_new[0] = VAC
+                    n_chg = 1
+                    istate[I_STRIPPED] += 1
+                else:
+                    r -= strip_rate
+                    # Descend the sum tree; a rounding miss that lands on an empty leaf draws again.
+                    while True:
+                        # Branch-free descent (the comparisons are unpredictable): go right
+                        # by adding the comparison result; r - 0.0 == r, so the arithmetic
+                        # is that of the branching form.
+                        node = 1
+                        while node < leaf0:
+                            node <<= 1
+                            left = tree[_ix(node)]
+                            right = 1 if r >= left else 0
+                            r -= left * right
+                            node += right
+                        if tree[_ix(node)] > 0.0:
+                            break
+                        u3, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
+                        r = u3 * tree[1]
+                    k = node - leaf0
+                    cum = 0.0
                     for dd in range(8):
-                        v = _shifted(y, nbr_off[_ix(cy), dd], dummy)
-                        if v >= sa_lo and v < sa_hi:
-                            vm |= 1 << dd
-                # A neighbour v of y outside F: only its slot pointing back to y can
-                # have changed; the slots to recompute are collected in pmask[v]. A set
-                # bit of the mask is never a neighbour outside the slab.
-                while vm != 0:
-                    dd = _lowest_bit(vm)
-                    vm &= vm - 1
-                    v = y + nbr_off[_ix(cy), dd]
-                    if stamp[_ix(v)] != sid:
-                        stamp[_ix(v)] = sid
-                        pend[n_pend] = v
-                        n_pend += 1
-                        pmask[_ix(v)] = back_slot[dd]
+                        rd = arates[_ix(k), dd]
+                        if rd > 0.0:
+                            d = dd
+                            cum += rd
+                            if r < cum:
+                                break
+                    x = act[_ix(k)]
+            if x >= 0:
+                # A hop-type event (site x, slot d): decode it into occupancy changes.
+                u = _shifted(x, nbr_off[_ix(cls[_ix(x)]), d], dummy)
+                if occ[_ix(x)] == VAC:
+                    species = occ[_ix(u)]
+                    if species == SINK:
+                        chg_site[0] = x
+                        chg_old[0] = VAC
+                        chg_new[0] = LI
+                        n_chg = 1
+                        istate[I_SINK_FILL] += 1
+                        kind = 2
                     else:
-                        pmask[_ix(v)] |= back_slot[dd]
-        n_loop = n_sites if rebuild else n_pend
-        for q in range(n_loop):
-            y = q if rebuild else pend[q]
-            o = occ[_ix(y)]
-            total = 0.0
-            k = apos[_ix(y)]
-            # Slots to recompute; the others keep their rates (an active site only).
-            m = 255 if (rebuild or k < 0) else pmask[_ix(y)]
-            if o == VAC or (o == LI and y >= sa_lo and y < sa_hi):
-                fy = phi[_ix(y)]
-                # Neighbouring slots often share barrier and energy change (a vacancy in
-                # plain bulk: all eight); the exponential is then reused, exactly.
-                last_key = RATE_KEY_EMPTY
-                last_r = 0.0
-                cy = cls[_ix(y)]
-                for dd in range(8):
-                    if not (m >> dd) & 1:
-                        r = arates[_ix(k), dd]
+                        chg_site[0] = u
+                        chg_old[0] = species
+                        chg_new[0] = VAC
+                        chg_site[1] = x
+                        chg_old[1] = VAC
+                        chg_new[1] = species
+                        n_chg = 2
+                        transfer = True
+                        for c in range(3):
+                            disp[c] += hop_vectors[_ix(d), c]
+                        if species == SOL:
+                            istate[I_SOL_HOPS] += 1
+                        else:
+                            istate[I_LI_HOPS] += 1
+                        kind = 1
+                else:
+                    chg_site[0] = x
+                    chg_old[0] = LI
+                    chg_new[0] = VAC
+                    n_chg = 1
+                    istate[I_SINK_EMIT] += 1
+                    kind = 3
+            # ------------------------------------------------------------ apply the changes
+            n_outer = n_sites if rebuild else n_chg
+            for c in range(n_outer):
+                if rebuild:
+                    x = c
+                    old = -1
+                    new = occ[_ix(x)]
+                else:
+                    x = chg_site[c]
+                    old = chg_old[c]
+                    new = chg_new[c]
+                lx = layer[_ix(x)]
+                cx = cls[_ix(x)]
+                for phase in range(2):
+                    sp = old if phase == 0 else new
+                    isign = -1 if phase == 0 else 1
+                    if sp == VAC:
+                        acc[_ix(lx)] += nvl[_ix(lx)] * (t - tl[_ix(lx)])
+                        tl[_ix(lx)] = t
+                        nvl[_ix(lx)] += isign
+                        # Vacancy-neighbour masks: the neighbour's slot pointing back to x.
+                        for dd in range(8):
+                            vmask[_ix(_shifted(x, nbr_off[_ix(cx), dd], dummy))] ^= back_slot[dd]
+                    elif sp == SOL:
+                        for dd in range(8):
+                            nsol1[_ix(_shifted(x, nbr_off[_ix(cx), dd], dummy))] += isign
+                    elif sp == LI and lx == 0:
+                        if phase == 0:
+                            kc = cpos[_ix(x)]
+                            last = contact[_ix(istate[I_CONTACT] - 1)]
+                            contact[_ix(kc)] = last
+                            cpos[_ix(last)] = kc
+                            cpos[_ix(x)] = -1
+                            istate[I_CONTACT] -= 1
+                        else:
+                            kc = istate[I_CONTACT]
+                            contact[_ix(kc)] = x
+                            cpos[_ix(x)] = kc
+                            istate[I_CONTACT] = kc + 1
+                    if phase == 0:
+                        occ[_ix(x)] = new
+                # Fields: a vacancy shifts phi by V_vv and psi by V_sv around it, a solute shifts
+                # phi by V_sv; the pair energies of the site's class already carry the
+                # interface variant of each slot. Integer sums: exact in any order.
+                dv = (1 if new == VAC else 0) - (1 if old == VAC else 0)
+                ds = (1 if new == SOL else 0) - (1 if old == SOL else 0)
+                if (dv != 0 or ds != 0) and not transfer:
+                    for kk in range(n_shell):
+                        y = _shifted(x, shell_off[_ix(cx), kk], dummy)
+                        phi[_ix(y)] += dv * field_vv[_ix(cx), kk] + ds * field_sv[_ix(cx), kk]
+                        if has_solute:
+                            psi[_ix(y)] += dv * field_sv[_ix(cx), kk]
+            if transfer:
+                # The vacancy moved x -> u: hand its event slot over to u.
+                u = chg_site[0]
+                x = chg_site[1]
+                if apos[_ix(u)] < 0 and apos[_ix(x)] >= 0:
+                    k = apos[_ix(x)]
+                    act[_ix(k)] = u
+                    apos[_ix(u)] = k
+                    apos[_ix(x)] = -1
+            # ------------------------------------------------------------ refresh the rates
+            # The rates of an active site w depend on w and its first neighbours. An event
+            # changes occupancies at the changed sites C and energies (and solute counts) within
+            # the reach R of C, the set F = C + S_R(C). So w needs new rates iff w is in F or
+            # next to a site of F. F is scanned; the neighbours of a site of F only when it has
+            # a vacancy neighbour that is not a changed site (vmask marks them) or lies next to
+            # the reservoir layer, whose Li atoms have events too.
+            sid = istate[I_STAMP] + 1
+            if sid >= 2147483647:
+                stamp[:] = 0
+                sid = 1
+            istate[I_STAMP] = sid
+            n_pend = 0
+            if not rebuild:
+                # The changed sites in registers (stores to the arrays below would make the
+                # compiler reload them from memory on every visit).
+                c0 = chg_site[0]
+                c1 = chg_site[1] if n_chg == 2 else -1
+                now_vac = occ[_ix(c0)] == VAC  # the vacancy after the event, if any
+                if transfer:
+                    # A hop: one visit per site of the union of both reaches (hop table row of
+                    # x's class and slot d), which also applies the net field change there.
+                    xh = chg_site[1]
+                    hop_row = np.int64(cls[_ix(xh)]) * 8 + d
+                    row = hop_row * hop_width
+                    s_hop = 1 if chg_new[1] == SOL else 0
+                    # A Li hop leaves phi unchanged at the row's quiet sites (after the others,
+                    # psi only); they get their own loop below.
+                    n_all = hop_len[_ix(hop_row), 0]
+                    n_visit = n_all if s_hop else hop_len[_ix(hop_row), 1]
+                else:
+                    n_visit = n_chg * (n_reach + 1)
+                for q in range(n_visit):
+                    if transfer:
+                        j = row + 4 * q
+                        y = xh + hop_tab[_ix(j)]
+                        net_sv = hop_tab[_ix(j + 2)]
+                        phi[_ix(y)] += hop_tab[_ix(j + 1)] - s_hop * net_sv
+                        if has_solute:
+                            psi[_ix(y)] += net_sv
+                        known = hop_tab[_ix(j + 3)] != 0
+                    else:
+                        c = q // (n_reach + 1)
+                        e = q - c * (n_reach + 1) - 1
+                        xc = chg_site[c]
+                        y = xc if e < 0 else _shifted(xc, reach_off[_ix(cls[_ix(xc)]), e], dummy)
+                        if y == dummy:
+                            continue
+                        known = now_vac and e >= 0 and reach_adj0[e]
+                    o = occ[_ix(y)]
+                    vm = np.int64(vmask[_ix(y)])
+                    changed = y == c0 or y == c1  # noqa: PLR1714 - two compares in numba
+                    cond = o == VAC or (y >= sa_lo and y < sa_hi) or changed
+                    # Most reach sites are Li atoms without vacancy neighbours: nothing to do.
+                    if not cond and vm == 0 and y < sink_zone:
+                        continue
+                    # A site enters the list once per event (stamp), in the order of its
+                    # first mention; a site of F gets all eight slots recomputed (mask 255).
+                    if cond:
+                        if stamp[_ix(y)] != sid:
+                            stamp[_ix(y)] = sid
+                            pend[n_pend] = y
+                            n_pend += 1
+                        pmask[_ix(y)] = 255
+                    if y < sink_zone:
+                        if vm == 0:
+                            continue
+                        # Vacancy neighbours already among the changed sites need no scan
+                        # ("known": next to the vacancy after a hop, or next to a new vacancy).
+                        if known and (vm & (vm - 1)) == 0:
+                            continue
+                    cy = cls[_ix(y)]
+                    if y >= sink_zone:
+                        # Li atoms next to the reservoir have events too.
+                        for dd in range(8):
+                            v = _shifted(y, nbr_off[_ix(cy), dd], dummy)
+                            if v >= sa_lo and v < sa_hi:
+                                vm |= 1 << dd
+                    # A neighbour v of y outside F: only its slot pointing back to y can
+                    # have changed; the slots to recompute are collected in pmask[v]. A set
+                    # bit of the mask is never a neighbour outside the slab.
+                    while vm != 0:
+                        dd = _lowest_bit(vm)
+                        vm &= vm - 1
+                        v = y + nbr_off[_ix(cy), dd]
+                        if stamp[_ix(v)] != sid:
+                            stamp[_ix(v)] = sid
+                            pend[n_pend] = v
+                            n_pend += 1
+                            pmask[_ix(v)] = back_slot[dd]
+                        else:
+                            pmask[_ix(v)] |= back_slot[dd]
+                if transfer and s_hop == 0 and has_solute:
+                    # Quiet sites of a Li hop: psi changes, phi and the solute counts do not.
+                    # psi(y) enters only the rates of solute hops into or out of y: those of a
+                    # vacancy y with a solute neighbour, and the back slots of the vacancies
+                    # next to a solute y. Most are Li atoms: nothing to refresh.
+                    for q in range(n_visit, n_all):
+                        j = row + 4 * q
+                        y = xh + hop_tab[_ix(j)]
+                        psi[_ix(y)] += hop_tab[_ix(j + 2)]
+                        o = occ[_ix(y)]
+                        if o == VAC:
+                            if nsol1[_ix(y)] > 0:
+                                if stamp[_ix(y)] != sid:
+                                    stamp[_ix(y)] = sid
+                                    pend[n_pend] = y
+                                    n_pend += 1
+                                pmask[_ix(y)] = 255
+                        elif o == SOL:
+                            vm = np.int64(vmask[_ix(y)])
+                            cy = cls[_ix(y)]
+                            while vm != 0:
+                                dd = _lowest_bit(vm)
+                                vm &= vm - 1
+                                v = y + nbr_off[_ix(cy), dd]
+                                if stamp[_ix(v)] != sid:
+                                    stamp[_ix(v)] = sid
+                                    pend[n_pend] = v
+                                    n_pend += 1
+                                    pmask[_ix(v)] = back_slot[dd]
+                                else:
+                                    pmask[_ix(v)] |= back_slot[dd]
+            n_loop = n_sites if rebuild else n_pend
+            for q in range(n_loop):
+                y = q if rebuild else pend[q]
+                o = occ[_ix(y)]
+                total = 0.0
+                k = apos[_ix(y)]
+                # Slots to recompute; the others keep their rates (an active site only).
+                m = 255 if (rebuild or k < 0) else pmask[_ix(y)]
+                if o == VAC or (o == LI and y >= sa_lo and y < sa_hi):
+                    fy = phi[_ix(y)]
+                    # Neighbouring slots often share barrier and energy change (a vacancy in
+                    # plain bulk: all eight); the exponential is then reused, exactly.
+                    last_key = RATE_KEY_EMPTY
+                    last_r = 0.0
+                    cy = cls[_ix(y)]
+                    for dd in range(8):
+                        if not (m >> dd) & 1:
+                            r = arates[_ix(k), dd]
+                            scratch[dd] = r
+                            total += r
+                            continue
+                        u = _shifted(y, nbr_off[_ix(cy), dd], dummy)
+                        ou = occ[_ix(u)]
+                        r = 0.0
+                        li_like = False
+                        valid = False
+                        dq = 0
+                        code = 0  # barrier kind: 0 solute hop, see below for the Li-like ones
+                        if o == VAC:
+                            if ou == SOL:
+                                dq = psi[_ix(y)] - psi[_ix(u)] + phi[_ix(u)] - fy
+                                dq += 2 * slot_sv[_ix(cy), dd] - slot_vv[_ix(cy), dd]
+                                valid = True
+                            elif ou == LI:
+                                dq = phi[_ix(u)] - fy - slot_vv[_ix(cy), dd]
+                                li_like = True
+                            elif ou == SINK:
+                                dq = -fy
+                                li_like = True
+                        elif ou == SINK:
+                            dq = fy
+                            li_like = True
+                        if li_like:
+                            # 1 bulk, 2 next to a solute, 3 + upper layer across a layer
+                            # boundary with its own barrier (the class table holds 0 or the last).
+                            code = slot_code[_ix(cy), dd]
+                            if code == 0:
+                                code = 1
+                                if has_solute and (nsol1[_ix(y)] > 0 or nsol1[_ix(u)] > 0):
+                                    code = 2
+                            valid = True
+                        if valid:
+                            # The rate is a function of (dq, code) alone, packed into one key:
+                            # reuse the previous slot's, else look it up in the engine's rate
+                            # cache (direct-mapped; a miss computes the exponential and stores it).
+                            key = (dq << RATE_KEY_SHIFT) | code
+                            if key == last_key:
+                                r = last_r
+                            else:
+                                h = np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)
+                                slot = int(h >> rc_shift)
+                                if rc_key[_ix(slot)] == key:
+                                    r = rc_val[_ix(slot)]
+                                else:
+                                    dE = dq * quantum
+                                    ea = max(kra_code[_ix(code)] + 0.5 * dE, dE, 0.0)
+                                    r = (nu_sol if code == 0 else nu_li) * math.exp(-ea * inv_kT)
+                                    rc_key[_ix(slot)] = key
+                                    rc_val[_ix(slot)] = r
+                                last_key, last_r = key, r
                         scratch[dd] = r
                         total += r
-                        continue
-                    u = _shifted(y, nbr_off[_ix(cy), dd], dummy)
-                    ou = occ[_ix(u)]
-                    r = 0.0
-                    li_like = False
-                    valid = False
-                    dq = 0
-                    code = 0  # barrier kind: 0 solute hop, see below for the Li-like ones
-                    if o == VAC:
-                        if ou == SOL:
-                            dq = psi[_ix(y)] - psi[_ix(u)] + phi[_ix(u)] - fy - slot_vv[_ix(cy), dd]
-                            dq += 2 * slot_sv[_ix(cy), dd]
-                            valid = True
-                        elif ou == LI:
-                            dq = phi[_ix(u)] - fy - slot_vv[_ix(cy), dd]
-                            li_like = True
-                        elif ou == SINK:
-                            dq = -fy
-                            li_like = True
-                    elif ou == SINK:
-                        dq = fy
-                        li_like = True
-                    if li_like:
-                        # 1 bulk, 2 next to a solute, 3 + upper layer across a layer
-                        # boundary with its own barrier (the class table holds 0 or the last).
-                        code = slot_code[_ix(cy), dd]
-                        if code == 0:
-                            code = 1
-                            if has_solute and (nsol1[_ix(y)] > 0 or nsol1[_ix(u)] > 0):
-                                code = 2
-                        valid = True
-                    if valid:
-                        # The rate is a function of (dq, code) alone, packed into one key:
-                        # reuse the previous slot's, else look it up in the engine's rate
-                        # cache (direct-mapped; a miss computes the exponential and stores it).
-                        key = (dq << RATE_KEY_SHIFT) | code
-                        if key == last_key:
-                            r = last_r
-                        else:
-                            h = np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)
-                            slot = int(h >> rc_shift)
-                            if rc_key[_ix(slot)] == key:
-                                r = rc_val[_ix(slot)]
-                            else:
-                                dE = dq * quantum
-                                ea = max(kra_code[_ix(code)] + 0.5 * dE, dE, 0.0)
-                                r = (nu_sol if code == 0 else nu_li) * math.exp(-ea * inv_kT)
-                                rc_key[_ix(slot)] = key
-                                rc_val[_ix(slot)] = r
-                            last_key, last_r = key, r
-                    scratch[dd] = r
-                    total += r
-            n_upd = 0
-            if total > 0.0:
-                if k < 0:
-                    k = istate[I_NACT]
-                    if k >= leaf0:
-                        # Only in a rebuild: the event list is too small.
-                        fstate[0] = t
-                        return -1
-                    act[_ix(k)] = y
-                    apos[_ix(y)] = k
-                    istate[I_NACT] = k + 1
-                for dd in range(8):
-                    arates[_ix(k), dd] = scratch[dd]
-                upd_slot[0] = k
-                upd_val[0] = total
-                n_upd = 1
-            elif k >= 0:
-                last = istate[I_NACT] - 1
-                if k != last:
-                    z = act[_ix(last)]
-                    act[_ix(k)] = z
-                    apos[_ix(z)] = k
+                n_upd = 0
+                if total > 0.0:
+                    if k < 0:
+                        k = istate[I_NACT]
+                        if k >= leaf0:
+                            # Only in a rebuild: the event list is too small.
+                            fstate[0] = t
+                            return -1
+                        act[_ix(k)] = y
+                        apos[_ix(y)] = k
+                        istate[I_NACT] = k + 1
                     for dd in range(8):
-                        arates[_ix(k), dd] = arates[_ix(last), dd]
+                        arates[_ix(k), dd] = scratch[dd]
                     upd_slot[0] = k
-                    upd_val[0] = tree[_ix(leaf0 + last)]
+                    upd_val[0] = total
                     n_upd = 1
-                upd_slot[n_upd] = last
-                upd_val[n_upd] = 0.0
-                n_upd += 1
-                apos[_ix(y)] = -1
-                istate[I_NACT] = last
-            # Each parent is the sum of its two children. The running sum is carried in a
-            # register (a + b == b + a exactly), so no level waits for the store of the one
-            # below it.
-            for w in range(n_upd):
-                node = leaf0 + upd_slot[w]
-                val = upd_val[w]
-                tree[_ix(node)] = val
-                while node > 1:
-                    val += tree[_ix(node ^ 1)]
-                    node >>= 1
+                elif k >= 0:
+                    last = istate[I_NACT] - 1
+                    if k != last:
+                        z = act[_ix(last)]
+                        act[_ix(k)] = z
+                        apos[_ix(z)] = k
+                        for dd in range(8):
+                            arates[_ix(k), dd] = arates[_ix(last), dd]
+                        upd_slot[0] = k
+                        upd_val[0] = tree[_ix(leaf0 + last)]
+                        n_upd = 1
+                    upd_slot[n_upd] = last
+                    upd_val[n_upd] = 0.0
+                    n_upd += 1
+                    apos[_ix(y)] = -1
+                    istate[I_NACT] = last
+                # Each parent is the sum of its two children. The running sum is carried in a
+                # register (a + b == b + a exactly), so no level waits for the store of the one
+                # below it.
+                for w in range(n_upd):
+                    node = leaf0 + upd_slot[w]
+                    val = upd_val[w]
                     tree[_ix(node)] = val
-        if rebuild:
-            status = istate[I_NACT]
-            break
-        if mode == MODE_RUN:
-            istate[I_EVENTS] += 1
-            n += 1
-            if istate[I_STRIPPED] >= stop_stripped:
-                status = STATUS_STRIP_TARGET
+                    while node > 1:
+                        val += tree[_ix(node ^ 1)]
+                        node >>= 1
+                        tree[_ix(node)] = val
+            if rebuild:
+                status = istate[I_NACT]
                 break
-        else:
-            n += 1
-    fstate[0] = t
-    rng[0], rng[1], rng[2], rng[3] = s0, s1, s2, s3
-    return kind if mode == MODE_FORCED else status
+            if mode == MODE_RUN:
+                istate[I_EVENTS] += 1
+                n += 1
+                if istate[I_STRIPPED] >= stop_stripped:
+                    status = STATUS_STRIP_TARGET
+                    break
+            else:
+                n += 1
+        fstate[0] = t
+        rng[0], rng[1], rng[2], rng[3] = s0, s1, s2, s3
+        return kind if mode == MODE_FORCED else status
+
+    return _kernel
+
+
+_KERNELS = {False: _make_kernel(with_solute=False), True: _make_kernel(with_solute=True)}
+"""The compiled kernel without and with a solute (``KmcTables.has_solute``)."""
 
 
 def _hop_visits(
     x: int, d: int, site_class: np.ndarray, tables: tuple[np.ndarray, ...]
-) -> list[tuple[int, int, int, int]]:
-    """Return the visits of the hop of a vacancy at x along slot d (see :func:`_hop_tables`)."""
+) -> tuple[list[tuple[int, int, int, int]], list[tuple[int, int, int, int]]]:
+    """Return the visits of the hop of a vacancy at x along slot d (see :func:`_hop_tables`).
+
+    Two lists, each in the order of first mention: the loud visits and the quiet ones
+    (where the vacancy pair energies do not change, other than x, u and their neighbours).
+    """
     nbr_off, shell_off, reach_off, reach_adj0, reach_adjx, field_vv, field_sv = tables
     cx = int(site_class[x])
     u = x + int(nbr_off[cx, d])
     cu = int(site_class[u])
-    # (centre, offset, next to u) in the order of a scan of u, u's reach, x, x's reach.
-    order = [(u, 0, False)]
-    order += [(u, o, a) for o, a in zip(reach_off[cu], reach_adj0, strict=True)]
-    order += [(x, 0, True)]
-    order += [(x, o, a) for o, a in zip(reach_off[cx], reach_adjx[cx, d], strict=True)]
+    # (centre, offset, next to u, u or x or next to one) in the order of a scan of u,
+    # u's reach, x, x's reach.
+    order = [(u, 0, False, True)]
+    order += [(u, o, a, a) for o, a in zip(reach_off[cu], reach_adj0, strict=True)]
+    order += [(x, 0, True, True)]
+    order += [
+        (x, o, a, a0) for o, a, a0 in zip(reach_off[cx], reach_adjx[cx, d], reach_adj0, strict=True)
+    ]
     visits: dict[int, list[int]] = {}
-    for centre, offset, near_u in order:
+    close: set[int] = set()
+    for centre, offset, near_u, near in order:
         if offset == OUTSIDE:
             continue
         site = centre + int(offset)
+        if near:
+            close.add(site)
         if site not in visits:
             visits[site] = [0, 0, int(near_u)]
         elif bool(visits[site][2]) != bool(near_u):
@@ -715,7 +774,10 @@ def _hop_visits(
                 entry = visits[centre + int(offset)]
                 entry[0] += sign * int(vv)
                 entry[1] += sign * int(sv)
-    return [(site - x, vv, sv, near) for site, (vv, sv, near) in visits.items()]
+    entries = [(site - x, vv, sv, near) for site, (vv, sv, near) in visits.items()]
+    quiet = [vv == 0 and x + offset not in close for offset, vv, _, _ in entries]
+    loud = [entry for entry, q in zip(entries, quiet, strict=True) if not q]
+    return loud, [entry for entry, q in zip(entries, quiet, strict=True) if q]
 
 
 def _hop_tables(
@@ -749,19 +811,21 @@ def _hop_tables(
     """
     nbr_off = tables[0]
     _, representative = np.unique(site_class, return_index=True)
-    rows = [
+    parts = [
         _hop_visits(int(representative[cx]), d, site_class, tables)
         if nbr_off[cx, d] != OUTSIDE
-        else []
+        else ([], [])
         for cx in range(nbr_off.shape[0])
         for d in range(8)
     ]
+    rows = [loud + quiet for loud, quiet in parts]
     width = max(len(row) for row in rows)
     table = np.zeros((len(rows), 4 * width), dtype=np.int64)
     for i, row in enumerate(rows):
         if row:
             table[i, : 4 * len(row)] = np.asarray(row, dtype=np.int64).reshape(-1)
-    return table, np.array([len(row) for row in rows], dtype=np.int64)
+    lengths = [(len(row), len(loud)) for row, (loud, _) in zip(rows, parts, strict=True)]
+    return table, np.array(lengths, dtype=np.int64).reshape(-1, 2)
 
 
 def _back_slot_bits(hop_vectors: np.ndarray) -> np.ndarray:
@@ -1214,7 +1278,7 @@ class KmcEngine:
         forced_slot: int = -1,
     ) -> int:
         return int(
-            _kernel(
+            _KERNELS[self.tables.has_solute](
                 mode,
                 int(max_events),
                 int(stop_stripped),
