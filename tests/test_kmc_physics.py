@@ -550,7 +550,8 @@ def test_hop_tables_visit_both_reaches_once_with_the_net_field(facet, nx, ny, n_
             for (_, vv, sv, near), y in zip(entries, expected, strict=True):
                 assert vv == pair(u, y, v_vv) - pair(x, y, v_vv)
                 assert sv == pair(u, y, v_sv) - pair(x, y, v_sv)
-                assert bool(near) == (y in nbr1[u])
+                assert bool(near & 1) == (y in nbr1[u])
+                assert (near >> 1) == (y in (u, x))
             checked += 1
             quiet_seen += len(expected) - len(loud)
     assert checked > 0

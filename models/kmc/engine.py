@@ -514,7 +514,9 @@ def _make_kernel(with_solute: bool):  # noqa: ANN202, C901, PLR0915 - returns th
                         phi[_ix(y)] += hop_tab[_ix(j + 1)] - s_hop * net_sv
                         if has_solute:
                             psi[_ix(y)] += net_sv
-                        known = hop_tab[_ix(j + 3)] != 0
+                        flag = hop_tab[_ix(j + 3)]
+                        known = (flag & 1) != 0
+                        changed = flag >= 2
                     else:
                         c = q // (n_reach + 1)
                         e = q - c * (n_reach + 1) - 1
@@ -523,13 +525,17 @@ def _make_kernel(with_solute: bool):  # noqa: ANN202, C901, PLR0915 - returns th
                         if y == dummy:
                             continue
                         known = now_vac and e >= 0 and reach_adj0[e]
+                        changed = y == c0 or y == c1  # noqa: PLR1714 - two compares in numba
                     o = occ[_ix(y)]
                     vm = np.int64(vmask[_ix(y)])
-                    changed = y == c0 or y == c1  # noqa: PLR1714 - two compares in numba
-                    cond = o == VAC or (y >= sa_lo and y < sa_hi) or changed
-                    # Most reach sites are Li atoms without vacancy neighbours: nothing to do.
-                    if not cond and vm == 0 and y < sink_zone:
-                        continue
+                    if y < sink_zone:
+                        # Away from the reservoir (most visits; no Li atom there has events).
+                        cond = o == VAC or changed
+                        # Most reach sites are Li atoms without vacancy neighbours: nothing.
+                        if not cond and vm == 0:
+                            continue
+                    else:
+                        cond = o == VAC or (y >= sa_lo and y < sa_hi) or changed
                     # A site enters the list once per event (stamp), in the order of its
                     # first mention; a site of F gets all eight slots recomputed (mask 255).
                     if cond:
@@ -768,6 +774,8 @@ def _hop_visits(
             # Both reaches must agree on whether a shared site is next to u.
             msg = f"hop table: site {site} is and is not next to {u} (inconsistent classes)"
             raise RuntimeError(msg)
+    for site in (u, x):
+        visits[site][2] |= 2  # the two sites whose occupancy changes
     for centre, cc, sign in ((u, cu, 1), (x, cx, -1)):
         for offset, vv, sv in zip(shell_off[cc], field_vv[cc], field_sv[cc], strict=True):
             if offset != OUTSIDE:
@@ -790,8 +798,10 @@ def _hop_tables(
     order in which the sites would enter the refresh list if each reach were scanned in
     turn), and at each applies the net field change of the hop: the vacancy's pair
     energies around u minus those around x (``net_vv``; ``net_sv`` for the solute
-    fields). Row ``8 * class + d`` holds (offset from x, net_vv, net_sv, next to u) per
-    visited site; sites outside the slab are left out. The union is built on one site of
+    fields). Row ``8 * class + d`` holds (offset from x, net_vv, net_sv, flags) per
+    visited site, flags = 1 if next to u, + 2 for u and x themselves; sites outside the slab
+    are left out. The quiet sites (see :func:`_hop_visits`) come last, and the table's
+    second output counts the others. The union is built on one site of
     each class, which stands for all: the offsets and pair energies of a class and of its
     hop targets are the same for all its sites.
 
