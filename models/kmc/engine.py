@@ -267,6 +267,10 @@ def _make_kernel(with_solute: bool):  # noqa: ANN202, C901, PLR0915 - returns th
         inv_kT, nu_li, nu_sol, quantum = par[0], par[1], par[2], par[3]
         rc_shift = np.uint64(64 - RATE_CACHE_BITS)
         leaf0 = tree.shape[0] // 2
+        depth = 0
+        while (1 << depth) < leaf0:
+            depth += 1
+        odd_depth = depth % 2 == 1  # the descent takes one level alone, then pairs
         dummy = occ.shape[0] - 1
         n_sites = dummy
         n_shell = shell_off.shape[1]
@@ -358,9 +362,23 @@ def _make_kernel(with_solute: bool):  # noqa: ANN202, C901, PLR0915 - returns th
                         # by adding the comparison result; r - 0.0 == r, so the arithmetic
                         # is that of the branching form.
                         node = 1
+                        if odd_depth:
+                            left = tree[2]
+                            right = 1 if r >= left else 0
+                            r -= left * right
+                            node = 2 + right
+                        # Two levels per step: the left children of both nodes of the lower
+                        # level are loaded before the upper comparison is known (the loads,
+                        # from L2 in a large tree, set the pace).
                         while node < leaf0:
                             node <<= 1
                             left = tree[_ix(node)]
+                            left_l = tree[_ix(2 * node)]
+                            left_r = tree[_ix(2 * node + 2)]
+                            right = 1 if r >= left else 0
+                            r -= left * right
+                            node = 2 * (node + right)
+                            left = left_r if right else left_l
                             right = 1 if r >= left else 0
                             r -= left * right
                             node += right
