@@ -556,3 +556,32 @@ def test_hop_tables_visit_both_reaches_once_with_the_net_field(facet, nx, ny, n_
             quiet_seen += len(expected) - len(loud)
     assert checked > 0
     assert quiet_seen > 0  # the third reach shell carries no pair energy here: quiet sites
+
+
+@pytest.mark.parametrize("avx", [True, False])
+def test_descent_mask_gives_the_left_sum_exactly_when_r_reaches_it(avx, monkeypatch):
+    # The tree descent subtracts _taken(r, left) (left if r >= left else 0.0, computed
+    # without a branch: inline assembly on x86-64, AVX or SSE2 form). Exact on ties, zeros
+    # and extremes.
+    import numba
+
+    from anodefree.models.kmc import engine
+    from anodefree.models.kmc.engine import _taken
+
+    if avx and not engine._AVX:
+        pytest.skip("no AVX on this machine")
+    monkeypatch.setattr(engine, "_AVX", avx)
+
+    @numba.njit
+    def taken_all(r: np.ndarray, left: np.ndarray) -> np.ndarray:
+        out = np.empty_like(r)
+        for i in range(r.shape[0]):
+            out[i] = _taken(r[i], left[i])
+        return out
+
+    rng = np.random.default_rng(5)
+    left = np.concatenate([rng.random(1000), [0.0, 0.0, 1e-310, 1e300, 2.5, 2.5]])
+    r = np.concatenate([rng.random(1000), [0.0, 1.0, 1e-310, 1e300, np.nextafter(2.5, 0), 3.0]])
+    expected = np.where(r >= left, left, 0.0)
+    assert np.array_equal(taken_all(r, left), expected)
+    assert 0 < (r >= left).sum() < len(r)  # both outcomes occur
