@@ -224,6 +224,39 @@ def _lowest_bit(typingctx: object, value: types.Integer) -> tuple:  # noqa: ARG0
     return types.int64(types.int64), codegen
 
 
+@nb.njit(inline="always")
+def _queue_back_slots(
+    y: int,
+    vm: int,
+    cy: int,
+    nbr_off: np.ndarray,
+    back_slot: np.ndarray,
+    stamp: np.ndarray,
+    sid: int,
+    pend: np.ndarray,
+    n_pend: int,
+    pmask: np.ndarray,
+) -> int:
+    """Queue, for each vacancy neighbour v of y (bit d of ``vm``), v's slot back to y.
+
+    A site enters the refresh list ``pend`` once per event (``stamp``); ``pmask`` collects
+    the slots to recompute. A set bit of the mask is never a neighbour outside the slab.
+    Returns the new length of the list.
+    """
+    while vm != 0:
+        dd = _lowest_bit(vm)
+        vm &= vm - 1
+        v = y + nbr_off[_ix(cy), dd]
+        if stamp[_ix(v)] != sid:
+            stamp[_ix(v)] = sid
+            pend[n_pend] = v
+            n_pend += 1
+            pmask[_ix(v)] = back_slot[dd]
+        else:
+            pmask[_ix(v)] |= back_slot[dd]
+    return n_pend
+
+
 _X86_64 = platform.machine().lower() in {"x86_64", "amd64"}
 _AVX = _X86_64 and "+avx," in llvm_binding.get_host_cpu_features().flatten() + ","
 if _X86_64:
@@ -595,19 +628,10 @@ def _make_kernel(with_solute: bool):  # noqa: ANN202, C901, PLR0915 - returns th
                             if v >= sa_lo and v < sa_hi:
                                 vm |= 1 << dd
                     # A neighbour v of y outside F: only its slot pointing back to y can
-                    # have changed; the slots to recompute are collected in pmask[v]. A set
-                    # bit of the mask is never a neighbour outside the slab.
-                    while vm != 0:
-                        dd = _lowest_bit(vm)
-                        vm &= vm - 1
-                        v = y + nbr_off[_ix(cy), dd]
-                        if stamp[_ix(v)] != sid:
-                            stamp[_ix(v)] = sid
-                            pend[n_pend] = v
-                            n_pend += 1
-                            pmask[_ix(v)] = back_slot[dd]
-                        else:
-                            pmask[_ix(v)] |= back_slot[dd]
+                    # have changed.
+                    n_pend = _queue_back_slots(
+                        y, vm, cy, nbr_off, back_slot, stamp, sid, pend, n_pend, pmask
+                    )
                 if transfer and s_hop == 0 and has_solute:
                     # Quiet sites of a Li hop: psi changes, phi and the solute counts do not.
                     # psi(y) enters only the rates of solute hops into or out of y: those of a
@@ -628,17 +652,9 @@ def _make_kernel(with_solute: bool):  # noqa: ANN202, C901, PLR0915 - returns th
                         elif o == SOL:
                             vm = np.int64(vmask[_ix(y)])
                             cy = cls[_ix(y)]
-                            while vm != 0:
-                                dd = _lowest_bit(vm)
-                                vm &= vm - 1
-                                v = y + nbr_off[_ix(cy), dd]
-                                if stamp[_ix(v)] != sid:
-                                    stamp[_ix(v)] = sid
-                                    pend[n_pend] = v
-                                    n_pend += 1
-                                    pmask[_ix(v)] = back_slot[dd]
-                                else:
-                                    pmask[_ix(v)] |= back_slot[dd]
+                            n_pend = _queue_back_slots(
+                                y, vm, cy, nbr_off, back_slot, stamp, sid, pend, n_pend, pmask
+                            )
             n_loop = n_sites if rebuild else n_pend
             for q in range(n_loop):
                 y = q if rebuild else pend[q]
