@@ -852,10 +852,9 @@ def _hop_tables(
     energies around u minus those around x (``net_vv``; ``net_sv`` for the solute
     fields). Row ``8 * class + d`` holds (offset from x, net_vv, net_sv, flags) per
     visited site, flags = 1 if next to u, + 2 for u and x themselves; sites outside the slab
-    are left out. The quiet sites (see :func:`_hop_visits`) come last, and the table's
-    second output counts the others. The union is built on one site of
-    each class, which stands for all: the offsets and pair energies of a class and of its
-    hop targets are the same for all its sites.
+    are left out. The quiet sites (see :func:`_hop_visits`) come last. The union is built on
+    one site of each class, which stands for all: the offsets and pair energies of a class
+    and of its hop targets are the same for all its sites.
 
     Parameters
     ----------
@@ -869,7 +868,8 @@ def _hop_tables(
     Returns
     -------
     tuple[numpy.ndarray, numpy.ndarray]
-        The table (n_classes * 8, 4 * max visits) and the number of visits per row.
+        The table (n_classes * 8, 4 * max visits) and, per row, the number of visits and
+        the number of those that are not quiet (n_classes * 8, 2).
     """
     nbr_off = tables[0]
     _, representative = np.unique(site_class, return_index=True)
